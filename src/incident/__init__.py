@@ -1,0 +1,3 @@
+"""incident: a command-line incident runbook assistant."""
+
+__version__ = "0.1.0"

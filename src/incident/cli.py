@@ -1,0 +1,98 @@
+"""The `incident` command line: Typer wiring and the composition root.
+
+Commands live in `incident.commands.*` (wiring only); this module composes them and is the one
+place where errors become a message, a hint and an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from incident import __version__
+from incident.errors import EXIT_FAILURE, EXIT_INTERRUPTED, IncidentError
+
+
+class _Group(TyperGroup):
+    """Turns IncidentError (raised anywhere in the core) into stderr or JSON + an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer's vendored click Context
+        try:
+            return super().invoke(ctx)
+        except IncidentError as e:
+            _report(ctx, e)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            from incident import render
+
+            render.error_line("interrupted; everything recorded so far is in the journal")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as e:
+            if ctx.meta.get("incident.traceback") or os.environ.get("INCIDENT_TRACEBACK"):
+                raise
+            _report(ctx, IncidentError(f"internal error: {e.__class__.__name__}: {e}", "rerun with --traceback and report it", code="internal"))
+            raise typer.Exit(EXIT_FAILURE) from None
+
+
+def _report(ctx: typer.Context, e: IncidentError) -> None:
+    from incident import render
+
+    if ctx.meta.get("incident.json"):
+        render.print_json({"error": e.to_dict()})
+    else:
+        render.error(e.message, e.hint)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="incident",
+    help="Incident runbook assistant: read-only triage (offline, or with Claude); every write is printed for you to run.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"incident {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback of an unexpected error."),
+) -> None:
+    ctx.meta["incident.traceback"] = traceback
+
+
+def _register() -> None:
+    import importlib
+
+    for name in ("journal_cmds", "evidence", "logs", "triage", "reports", "runbook"):
+        try:
+            module = importlib.import_module(f"incident.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"incident.commands.{name}":
+                continue  # not built yet
+            raise
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,126 @@
+"""`incident new | list | show | note | timeline`: the journal at the operator's fingertips."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from incident.commands.common import ConfigOption, IncidentArg, IncidentsDirOption, JsonOption, NowOption, runtime
+
+
+def register(app: typer.Typer) -> None:
+    app.command("new")(new)
+    app.command("list")(list_)
+    app.command("show")(show)
+    app.command("note")(note)
+    app.command("timeline")(timeline)
+
+
+def new(
+    title: Annotated[str | None, typer.Argument(help="Short title, e.g. 'checkout 500s'.", show_default=False)] = None,
+    service: Annotated[str | None, typer.Option("--service", "-s", help="Affected service.")] = None,
+    symptom: Annotated[str | None, typer.Option("--symptom", help="What users see.")] = None,
+    started: Annotated[str | None, typer.Option("--started", help="When it started (ISO 8601, HH:MM UTC, or 20m).")] = None,
+    severity: Annotated[str | None, typer.Option("--severity", help="SEV-1..SEV-4 if already known.")] = None,
+    alert: Annotated[str | None, typer.Option("--alert", help="The alert name that fired.")] = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    incidents_dir: IncidentsDirOption = None,
+    now: NowOption = None,
+) -> None:
+    """Open an incident and print its id.
+
+    Example: incident new "checkout 500s" --service checkout --started 14:33
+    """
+    from incident import incidents, render
+    from incident.render import journal as out
+
+    rt = runtime(config=config, incidents=incidents_dir, now=now, json=json_output)
+    j = incidents.new_incident(rt.workspace, title=title, service=service, symptom=symptom, started=started, severity=severity, alert=alert)
+    if json_output:
+        render.print_json({"schema_version": 1, "incident_id": j.id, "path": str(j.folder)})
+    else:
+        render.info(j.id)
+
+
+def list_(
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    incidents_dir: IncidentsDirOption = None,
+) -> None:
+    """List incidents, newest first."""
+    from incident import incidents, render
+    from incident.render import journal as out
+
+    rt = runtime(config=config, incidents=incidents_dir, json=json_output)
+    rows = incidents.list_incidents(rt.workspace)
+    if json_output:
+        render.print_json({"schema_version": 1, "incidents": rows})
+    else:
+        out.incident_list(rows)
+
+
+def show(
+    incident_id: IncidentArg,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    incidents_dir: IncidentsDirOption = None,
+) -> None:
+    """Show an incident's current state (folded from its journal)."""
+    from incident import incidents, render
+    from incident.render import journal as out
+
+    rt = runtime(config=config, incidents=incidents_dir, json=json_output)
+    state, warnings = incidents.show(rt.workspace.open(incident_id))
+    if json_output:
+        render.print_json({**state, "warnings": warnings})
+    else:
+        out.incident_show(state, warnings)
+
+
+def note(
+    incident_id: IncidentArg,
+    text: Annotated[str, typer.Argument(help="The note. Quote it.", show_default=False)],
+    author: Annotated[str | None, typer.Option("--author", help="Who is noting (optional).")] = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    incidents_dir: IncidentsDirOption = None,
+    now: NowOption = None,
+) -> None:
+    """Add a timestamped note to an incident — the fastest thing to do mid-incident.
+
+    Example: incident note last "support reports EU customers only"
+    """
+    from incident import incidents, render
+    from incident.clock import iso
+    from incident.render import journal as out
+
+    rt = runtime(config=config, incidents=incidents_dir, now=now, json=json_output)
+    journal = rt.workspace.open(incident_id)
+    ev = incidents.add_note(journal, text, author=author)
+    if json_output:
+        render.print_json({"schema_version": 1, "incident_id": journal.id, "recorded": "note", "at": iso(ev.at)})
+    else:
+        out.recorded("note", journal.id, iso(ev.at) or "")
+
+
+def timeline(
+    incident_id: IncidentArg,
+    since: Annotated[str | None, typer.Option("--since", help="Only events at/after this time.")] = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    incidents_dir: IncidentsDirOption = None,
+) -> None:
+    """Every recorded event of an incident, in order (UTC)."""
+    from incident import incidents, render
+    from incident.clock import parse_when
+    from incident.render import journal as out
+
+    rt = runtime(config=config, incidents=incidents_dir, json=json_output)
+    journal = rt.workspace.open(incident_id)
+    rows, warnings = incidents.timeline_rows(journal, since=parse_when(since, now=rt.clock()) if since else None)
+    if json_output:
+        render.print_json({"schema_version": 1, "incident_id": journal.id, "events": rows, "warnings": warnings})
+    else:
+        out.timeline(rows, warnings)
