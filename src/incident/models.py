@@ -306,3 +306,36 @@ class Usage(Model):
     cost_usd: float = 0.0
     requests: int = 0
     redactions: int = 0
+
+
+# ---------------------------------------------------------------- the evidence bundle
+
+
+class EndpointStat(Model):
+    """Errors and totals per endpoint/service/host named in the logs, within a window."""
+
+    name: str
+    errors: int = 0
+    total: int = 0
+
+
+class Evidence(Model):
+    """What the toolbox found, gathered once per triage and handed to every phase and engine.
+
+    The offline engine computes its conclusions from this; the Claude engine receives it as
+    facts (onset, suspect change, rollback target, error timeline) and may call tools for more.
+    """
+
+    service: str | None = None
+    now: datetime
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    timeline: ErrorTimeline | None = None
+    deploys: list[Deploy] = Field(default_factory=list)  # every service, oldest first
+    commits: list[Commit] = Field(default_factory=list)  # newest first
+    patterns: list[LogPattern] = Field(default_factory=list)  # most significant first; `new` relative to onset
+    error_samples: list[SearchHit] = Field(default_factory=list)  # error records since onset, traces included
+    endpoints_after: list[EndpointStat] = Field(default_factory=list)  # since onset
+    endpoints_before: list[EndpointStat] = Field(default_factory=list)  # baseline window
+    sources: list[SourceNote] = Field(default_factory=list)
+    evidence_files: list[str] = Field(default_factory=list)  # saved copies in the incident folder

@@ -1,0 +1,1 @@
+"""Engines answer a phase: `offline` (deterministic), `claude` (Anthropic tool loop), `scripted` (replay)."""
