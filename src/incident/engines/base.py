@@ -49,3 +49,11 @@ class Engine(Protocol):
     def run_phase(self, spec: PhaseSpec, brief: Brief, prompt: str, toolbox: Toolbox) -> PhaseAnswer:
         """Answer one phase. `prompt` is the rendered, redacted phase prompt."""
         ...
+
+
+class EngineFailed(Exception):
+    """An engine could not answer a phase (API down, budget spent). The session falls back to offline."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
