@@ -5,16 +5,12 @@ Nothing heavy is imported here: this module is on the `incident --help` path.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from incident.clock import Clock, fixed_clock, parse_when, system_clock
-from incident.config import Settings, incidents_dir, load_settings
-from incident.journal import Workspace
+from incident.runtime import Runtime, runtime
 
 
 def _mark_json(ctx: typer.Context, value: bool) -> bool:
@@ -38,31 +34,4 @@ NowOption = Annotated[
 IncidentArg = Annotated[str, typer.Argument(help="Incident id (a unique prefix or `last` also works).", show_default=False)]
 
 
-@dataclass
-class Runtime:
-    settings: Settings
-    clock: Clock
-    json: bool = False
-
-    @property
-    def workspace(self) -> Workspace:
-        return Workspace(incidents_dir(self.settings), self.clock)
-
-
-def make_clock(now: str | None) -> Clock:
-    value = now or os.environ.get("INCIDENT_NOW")
-    if not value:
-        return system_clock
-    return fixed_clock(parse_when(value))
-
-
-def runtime(
-    *,
-    config: Path | None = None,
-    incidents: Path | None = None,
-    now: str | None = None,
-    json: bool = False,
-    **overrides: Any,
-) -> Runtime:
-    settings = load_settings(config=config, overrides={"incidents_dir": str(incidents) if incidents else None, **overrides})
-    return Runtime(settings=settings, clock=make_clock(now), json=json)
+__all__ = ["Runtime", "runtime", "JsonOption", "ConfigOption", "IncidentsDirOption", "NowOption", "IncidentArg"]

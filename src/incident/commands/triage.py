@@ -1,0 +1,94 @@
+"""`incident triage` and `incident prompt`: the main job, wired."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from incident.commands.common import ConfigOption, IncidentArg, IncidentsDirOption, JsonOption, NowOption, runtime
+
+EngineOption = Annotated[
+    str, typer.Option("--engine", help="auto (claude when ANTHROPIC_API_KEY is set, else offline), offline, claude, scripted.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("triage")(triage)
+    app.command("prompt")(prompt)
+
+
+def triage(
+    service: Annotated[str | None, typer.Option("--service", "-s", help="Affected service.")] = None,
+    symptom: Annotated[str | None, typer.Option("--symptom", help="What users see, e.g. '500s on /api/checkout'.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Incident title (default: service + symptom).")] = None,
+    alert: Annotated[str | None, typer.Option("--alert", help="The alert that fired (used to match runbooks).")] = None,
+    started: Annotated[str | None, typer.Option("--started", help="When it started, if known (ISO 8601, HH:MM UTC, 20m).")] = None,
+    repo: Annotated[Path | None, typer.Option("--repo", help="The service's git repo (default: from config, or here).")] = None,
+    deploys: Annotated[list[Path] | None, typer.Option("--deploys", help="Deploy history file (repeatable).")] = None,
+    deploys_format: Annotated[
+        str | None, typer.Option("--deploys-format", help="jsonl, csv, helm, argocd, heroku, github, git-tags (default: detect).")
+    ] = None,
+    logs: Annotated[list[str] | None, typer.Option("--logs", help="Log file or glob (repeatable; .gz and rotated files too).")] = None,
+    runbooks: Annotated[list[Path] | None, typer.Option("--runbooks", help="Runbook file or directory (repeatable).")] = None,
+    root: Annotated[list[Path] | None, typer.Option("--root", help="Extra directory the tools may read (repeatable).")] = None,
+    engine: EngineOption = "auto",
+    scripted: Annotated[Path | None, typer.Option("--scripted", help="Recorded answers for --engine scripted.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Claude model [env INCIDENT_MODEL].")] = None,
+    severity: Annotated[str | None, typer.Option("--severity", help="Severity, if already decided (skips the question).")] = None,
+    example: Annotated[bool, typer.Option("--example", help="Triage the bundled example incident (built in a temp dir).")] = False,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue the triage of this incident from its last finished phase.")] = None,
+    take_over: Annotated[bool, typer.Option("--take-over", help="Take over the lock of a triage that is no longer running.")] = False,
+    non_interactive: Annotated[bool, typer.Option("--non-interactive", help="Ask nothing; run every phase (automatic without a TTY).")] = False,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    incidents_dir: IncidentsDirOption = None,
+    now: NowOption = None,
+) -> None:
+    """Walk an incident through classify → assess → contain → diagnose → fix → verify → review.
+
+    Reads git history, deploy history and logs (read-only); every write action is printed as a
+    command for you to run. Without an API key the offline engine answers every phase.
+
+    Example: incident triage --service checkout --symptom "500s on /api/checkout" --logs 'logs/*.log' --deploys deploys.json
+    """
+    from incident import render, triage as triage_core
+    from incident.render import triage as out
+
+    rt = runtime(config=config, incidents=incidents_dir, now=now, json=json_output, engine=None)
+    interactive = not (non_interactive or json_output) and sys.stdin.isatty() and sys.stdout.isatty()
+    ui = None if json_output else out.make_ui(interactive=interactive)
+    result = triage_core.run(
+        rt,
+        service=service, symptom=symptom, title=title, alert=alert, started=started, repo=repo,
+        deploys=deploys or [], deploys_format=deploys_format, logs=logs or [], runbooks=runbooks or [],
+        roots=root or [], engine=engine, scripted=scripted, model=model, severity=severity,
+        example=example, resume=resume, take_over=take_over, ui=ui,
+    )
+    if json_output:
+        render.print_json(result.contract())
+    else:
+        out.finished(result, cadence=rt.settings.comms_cadence_minutes, now=rt.clock())
+
+
+def prompt(
+    incident_id: IncidentArg,
+    phase: Annotated[str, typer.Argument(help="classify, assess, contain, diagnose, fix, verify or review.", show_default=False)],
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    incidents_dir: IncidentsDirOption = None,
+) -> None:
+    """Print the prompt a phase was given (redacted), to paste into any chat assistant.
+
+    Example: incident prompt last assess | pbcopy
+    """
+    from incident import render, triage as triage_core
+
+    rt = runtime(config=config, incidents=incidents_dir, json=json_output)
+    text = triage_core.stored_prompt(rt.workspace.open(incident_id), phase)
+    if json_output:
+        render.print_json({"schema_version": 1, "phase": phase, "prompt": text})
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -1,0 +1,309 @@
+"""The operator's walk on a terminal: header, progress, one panel per phase, the questions.
+
+This module renders what the session emits and asks what the session asks; it decides nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from rich.panel import Panel
+from rich.prompt import Prompt
+from rich.table import Table
+from rich.text import Text
+
+from incident.render import clean, console, hhmm
+
+if TYPE_CHECKING:
+    from incident.engines.base import Brief, PhaseAnswer
+    from incident.models import ProposedCommand
+    from incident.phases import PhaseSpec
+    from incident.session import TriageResult
+
+
+def _t(value: Any, style: str = "") -> Text:
+    return Text(clean(str(value)), style=style)
+
+
+def _pct(x: float | None) -> str:
+    return "unknown" if x is None else f"{x * 100:.1f}%"
+
+
+class PlainUI:
+    """Prints the walk; asks nothing (non-interactive, or no TTY)."""
+
+    interactive = False
+
+    def __init__(self) -> None:
+        self.c = console()
+        self._progress: Any = None
+        self._streamed = False
+
+    def header(self, info: dict[str, Any]) -> None:
+        t = Text()
+        t.append("incident ", style="bold")
+        t.append(clean(info["incident_id"]), style="bold cyan")
+        t.append(f"  {clean(info.get('title') or '')}\n")
+        engine = info["engine"] + (f" ({info['model']})" if info.get("model") else "")
+        if info["engine"] == "offline":
+            engine += " — deterministic, no API key needed"
+        t.append("engine   ", style="dim")
+        t.append(engine + "\n")
+        t.append("reads    ", style="dim")
+        parts = []
+        if info.get("repo"):
+            parts.append(f"repo {info['repo']}")
+        if info.get("deploys"):
+            parts.append(f"deploys {', '.join(info['deploys'])}")
+        if info.get("logs"):
+            parts.append(f"logs {', '.join(info['logs'][:4])}" + (f" (+{len(info['logs']) - 4})" if len(info["logs"]) > 4 else ""))
+        t.append(clean("; ".join(parts) or "nothing configured") + "\n")
+        rb = info.get("runbook")
+        t.append("runbook  ", style="dim")
+        t.append(clean(f"{rb['id']} (matched: {', '.join(rb['reasons'])})" if rb else "none matched") + "\n")
+        t.append("journal  ", style="dim")
+        t.append(clean(info["folder"]))
+        self.c.print(Panel(t, border_style="cyan"))
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        if not self.c.is_terminal or total <= 0:
+            return
+        from rich.progress import Progress
+
+        if self._progress is None:
+            self._progress = Progress(transient=True, console=self.c)
+            self._progress.start()
+            self._task = self._progress.add_task(clean(label), total=total)
+        self._progress.update(self._task, completed=done, total=total, description=clean(label))
+        if done >= total:
+            self._progress.stop()
+            self._progress = None
+
+    def phase_started(self, spec: PhaseSpec, engine: str) -> None:
+        self._streamed = False
+        self.c.print(Text(f"▸ {spec.title}", style="bold") + Text(f" — {spec.question}", style="dim"))
+
+    def stream_text(self, text: str) -> None:
+        self._streamed = True
+        self.c.print(clean(text), end="", markup=False, highlight=False, style="dim")
+
+    def phase_done(self, spec: PhaseSpec, answer: PhaseAnswer, brief: Brief) -> None:
+        if self._streamed:
+            self.c.print()
+        body = _PHASE_VIEWS[spec.name](answer.output, brief)
+        title = f"{spec.title} · {answer.engine}"
+        if answer.usage is not None:
+            u = answer.usage
+            title += f" · {u.input_tokens} in / {u.output_tokens} out tokens · ${u.cost_usd:.4f}"
+        self.c.print(Panel(body, title=clean(title), title_align="left", border_style="blue"))
+
+    def notice(self, text: str) -> None:
+        self.c.print(Text("note: ", style="yellow") + _t(text))
+
+    def confirm_severity(self, proposed: str, reason: str) -> str:
+        return proposed
+
+    def ask_ran(self, index: int, cmd: ProposedCommand) -> Literal["yes", "no", "stop"]:
+        return "no"
+
+
+class TerminalUI(PlainUI):
+    """The interactive walk: confirms the severity, asks whether each proposed command was run."""
+
+    interactive = True
+
+    def confirm_severity(self, proposed: str, reason: str) -> str:
+        self.c.print(Text("Proposed severity ", style="bold") + Text(proposed, style="bold magenta") + _t(f" — {reason}"))
+        answer = Prompt.ask("[Enter] accept · 1–4 change", default="", show_default=False, console=self.c).strip()
+        if answer in ("1", "2", "3", "4"):
+            return f"SEV-{answer}"
+        if answer.upper() in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
+            return answer.upper()
+        return proposed
+
+    def ask_ran(self, index: int, cmd: ProposedCommand) -> Literal["yes", "no", "stop"]:
+        answer = Prompt.ask(
+            f"Did you run option {index}? [y/N/skip]", default="n", show_default=False, console=self.c
+        ).strip().lower()
+        if answer in ("y", "yes"):
+            return "yes"
+        if answer in ("s", "skip", "q", "stop"):
+            return "stop"
+        return "no"
+
+
+def make_ui(*, interactive: bool) -> PlainUI:
+    return TerminalUI() if interactive else PlainUI()
+
+
+# ---------------------------------------------------------------- phase views
+
+
+def _lines(*rows: Text | str | None) -> Text:
+    out = Text()
+    for r in rows:
+        if r is None:
+            continue
+        out.append(r if isinstance(r, Text) else Text(clean(r)))
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
+def _classify(o: Any, brief: Brief) -> Text:
+    label = {"active": "Active", "degraded": "Degraded", "post-incident": "Post-incident"}[o.classification]
+    rate = ""
+    if o.error_ratio_now is not None:
+        rate = f" — error rate {_pct(o.error_ratio_now)} now vs {_pct(o.baseline_error_ratio)} baseline"
+    return _lines(
+        Text(label, style="bold red" if o.classification == "active" else "bold yellow") + _t(rate),
+        Text("Proposed severity ") + Text(o.severity, style="bold magenta") + _t(f" — {o.severity_reason}"),
+        _t(o.summary),
+    )
+
+
+def _chart(brief: Brief) -> str | None:
+    tl = brief.evidence.timeline
+    if tl is None or not tl.buckets:
+        return None
+    try:
+        from incident.render.logs import error_chart
+    except ImportError:
+        return None
+    return error_chart(tl, brief.evidence.deploys)
+
+
+def _assess(o: Any, brief: Brief) -> Text:
+    rows: list[Text | str | None] = []
+    chart = _chart(brief)
+    if chart:
+        rows.append(Text(chart, style="cyan"))
+    br = o.blast_radius
+    rows.append(Text("Onset ", style="bold") + _t(hhmm(o.onset, seconds=True) if o.onset else "not found in the logs"))
+    blast = f"Blast radius: {_pct(br.error_ratio)} of requests failing since onset ({br.errors_since_onset} errors), trend {br.trend}"
+    if br.affected:
+        blast += f"; affected: {', '.join(br.affected[:6])}"
+    rows.append(blast)
+    if o.changes:
+        rows.append(Text("Changes before onset:", style="bold"))
+        for ch in o.changes[:8]:
+            is_suspect = o.suspect_change and ch.id == o.suspect_change.id and ch.kind == o.suspect_change.kind
+            when = f"{ch.minutes_before_onset:.0f} min before" if ch.minutes_before_onset is not None else ""
+            line = _t(f"  {ch.kind} {ch.service or ''} {ch.id} at {hhmm(ch.at)} {when} {ch.summary[:70]}")
+            if is_suspect:
+                line.append("  ← suspect", style="bold red")
+            rows.append(line)
+    else:
+        rows.append("No deploys or commits in the window before onset.")
+    if o.suspect_change:
+        for e in o.suspect_change.evidence[:5]:
+            rows.append(_t(f"  evidence: {e}", "dim"))
+    if o.rollback_target:
+        rt = o.rollback_target
+        rows.append(Text("Last known-good: ", style="bold") + _t(f"{rt.service or ''} {rt.id} ({hhmm(rt.at)}){' sha ' + rt.sha[:10] if rt.sha else ''}"))
+    rows.append(_t(f"Likely trigger: {o.likely_trigger}"))
+    for p in o.new_error_patterns[:3]:
+        rows.append(_t(f"  new pattern x{p.count} since {hhmm(p.first_seen)}: {p.template[:110]}", "yellow"))
+    if o.still_working:
+        rows.append(_t(f"Still working: {', '.join(o.still_working[:8])}", "green"))
+    return _lines(*rows)
+
+
+def command_block(i: int, m: ProposedCommand) -> Text:
+    head = Text(f"{i}  ", style="bold") + _t(m.action)
+    head.append("   ")
+    if m.vetted:
+        head.append(f"vetted · runbook {m.runbook_id}", style="green")
+    else:
+        head.append("unvetted", style="yellow")
+    if m.destructive:
+        head.append("  DESTRUCTIVE", style="bold red")
+    rows: list[Text | str | None] = [head]
+    if m.command:
+        rows.append(Text("   $ ", style="dim") + _t(m.command, "bold red" if m.destructive else "bold"))
+    detail = f"   risk: {m.risk or '?'} · reversible: {m.reversibility or '?'} · effect: {m.time_to_effect or '?'}"
+    rows.append(_t(detail, "dim"))
+    if m.expected_effect:
+        rows.append(_t(f"   expected: {m.expected_effect}", "dim"))
+    return _lines(*rows)
+
+
+def _contain(o: Any, brief: Brief) -> Text:
+    rows: list[Text | str | None] = []
+    if o.note:
+        rows.append(_t(o.note, "yellow"))
+    for i, m in enumerate(o.mitigations, 1):
+        rows.append(command_block(i, m))
+    rows.append(Text("Nothing is run by this tool: copy a command, run it yourself, then say so.", style="dim"))
+    return _lines(*rows)
+
+
+def _diagnose(o: Any, brief: Brief) -> Text:
+    return _lines(
+        Text("Trigger   ", style="bold") + _t(o.trigger),
+        Text("Mechanism ", style="bold") + _t(o.mechanism),
+        Text("Impact    ", style="bold") + _t(o.impact),
+        Text("Category  ", style="bold") + _t(o.category),
+        _t(f"Implicated: {', '.join(o.implicated_files[:6])}") if o.implicated_files else None,
+        _t(f"Why not caught: {o.why_not_caught}") if o.why_not_caught else None,
+        *(_t(f"  contributing: {c}", "dim") for c in o.contributing_factors[:5]),
+        *(_t(f"  related risk: {r}", "dim") for r in o.related_risks[:3]),
+    )
+
+
+def _fix(o: Any, brief: Brief) -> Text:
+    removable = {True: "yes, once the fix ships", False: "no", None: "unknown"}[o.mitigation_removable_after_fix]
+    return _lines(
+        *(_t(f"• {p}") for p in o.plan[:8]),
+        *(_t(f"  test: {t}", "cyan") for t in o.tests_to_add[:6]),
+        _t(f"Mitigation removable: {removable}"),
+        _t("Too risky for a hotfix: take the safe short-term path and track the full fix.", "yellow") if o.too_risky_for_hotfix else None,
+    )
+
+
+def _verify(o: Any, brief: Brief) -> Text:
+    style = {"working": "bold green", "partially working": "bold yellow", "not working": "bold red"}.get(o.status, "bold")
+    before = f"{o.errors_per_min_before:.1f}/min" if o.errors_per_min_before is not None else "?"
+    after = f"{o.errors_per_min_after:.1f}/min" if o.errors_per_min_after is not None else "?"
+    return _lines(
+        Text(o.status.capitalize(), style=style) + _t(f" — errors {before} → {after}" + (f" (ratio {_pct(o.error_ratio_before)} → {_pct(o.error_ratio_after)})" if o.error_ratio_after is not None else "")),
+        _t(f"Mitigation at {hhmm(o.mitigation_at)}") if o.mitigation_at else _t("No mitigation recorded yet", "dim"),
+        *(_t(f"  residual: {r}", "yellow") for r in o.residual_issues[:5]),
+        _t(o.next_step) if o.next_step else None,
+    )
+
+
+def _review(o: Any, brief: Brief) -> Table:
+    t = Table(show_edge=False, header_style="bold", title=clean(o.summary) if o.summary else None)
+    t.add_column("pri")
+    t.add_column("action item", overflow="fold")
+    t.add_column("owner")
+    for a in o.action_items:
+        t.add_row(_t(a.priority), _t(a.description), _t(a.owner) if a.owner else Text("unassigned", style="yellow"))
+    return t
+
+
+_PHASE_VIEWS: dict[str, Any] = {
+    "classify": _classify,
+    "assess": _assess,
+    "contain": _contain,
+    "diagnose": _diagnose,
+    "fix": _fix,
+    "verify": _verify,
+    "review": _review,
+}
+
+
+def finished(result: TriageResult, *, cadence: dict[str, int], now: datetime) -> None:
+    c = console()
+    st = result.state
+    minutes = cadence.get(st.severity or "", 30)
+    last = st.comms[-1].at if st.comms else None
+    due = (last or now) + timedelta(minutes=minutes)
+    if st.usage.requests:
+        u = st.usage
+        c.print(_t(f"LLM usage: {u.input_tokens} input ({u.cache_read_input_tokens} from cache) / {u.output_tokens} output tokens · ${u.cost_usd:.4f}", "dim"))
+    c.print(Text("✓ triage recorded in ", style="green") + _t(str(result.folder)))
+    c.print(_t(f"next stakeholder update due {hhmm(due)} ({st.severity or 'SEV-?'}: every {minutes} min) — incident comms {st.id}"))
+    c.print(_t(f"after the incident: incident postmortem {st.id}", "dim"))

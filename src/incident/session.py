@@ -1,0 +1,488 @@
+"""The triage session: runs the phases in order, asks the operator, and is the journal's writer.
+
+The session decides nothing about the incident itself (engines do) and prints nothing (the UI
+does): it owns the order of phases, the operator's decisions and what is recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from incident import journal as j
+from incident.clock import Clock, iso, to_utc
+from incident.config import Settings
+from incident.engines.base import Brief, Engine, EngineFailed, PhaseAnswer
+from incident.errors import UsageError
+from incident.journal import Journal, Workspace
+from incident.locks import TriageLock
+from incident.models import SCHEMA_VERSION, ContainOutput, Evidence, PhaseOutput, ProposedCommand
+from incident.phases import PHASES, PhaseSpec, plan
+from incident.state import IncidentState, fold
+from incident.tools.base import Roots, ToolContext, Toolbox
+
+
+class TriageRequest(BaseModel):
+    service: str | None = None
+    symptom: str | None = None
+    title: str | None = None
+    alert: str | None = None
+    started: datetime | None = None
+    repo: Path | None = None
+    deploys: list[Path] = Field(default_factory=list)
+    deploys_format: str | None = None
+    logs: list[str] = Field(default_factory=list)
+    runbook_paths: list[Path] = Field(default_factory=list)
+    engine: Literal["auto", "offline", "claude", "scripted"] = "auto"
+    scripted_dir: Path | None = None
+    now: datetime | None = None
+    roots: list[Path] = Field(default_factory=list)
+    model: str | None = None
+    severity: str | None = None  # pre-confirmed severity (skips the question)
+
+
+class UI(Protocol):
+    """What the session tells the operator and asks them. `None` UI = silent, non-interactive."""
+
+    interactive: bool
+
+    def header(self, info: dict[str, Any]) -> None: ...
+    def progress(self, label: str, done: int, total: int) -> None: ...
+    def phase_started(self, spec: PhaseSpec, engine: str) -> None: ...
+    def stream_text(self, text: str) -> None: ...
+    def phase_done(self, spec: PhaseSpec, answer: PhaseAnswer, brief: Brief) -> None: ...
+    def notice(self, text: str) -> None: ...
+    def confirm_severity(self, proposed: str, reason: str) -> str: ...
+    def ask_ran(self, index: int, cmd: ProposedCommand) -> Literal["yes", "no", "stop"]: ...
+
+
+class _SilentUI:
+    interactive = False
+
+    def header(self, info: dict[str, Any]) -> None: ...
+    def progress(self, label: str, done: int, total: int) -> None: ...
+    def phase_started(self, spec: PhaseSpec, engine: str) -> None: ...
+    def stream_text(self, text: str) -> None: ...
+    def phase_done(self, spec: PhaseSpec, answer: PhaseAnswer, brief: Brief) -> None: ...
+    def notice(self, text: str) -> None: ...
+
+    def confirm_severity(self, proposed: str, reason: str) -> str:
+        return proposed
+
+    def ask_ran(self, index: int, cmd: ProposedCommand) -> Literal["yes", "no", "stop"]:
+        return "no"
+
+
+@dataclass
+class TriageResult:
+    incident_id: str
+    folder: Path
+    state: IncidentState
+    runbook: dict[str, Any] | None = None
+    notices: list[str] = field(default_factory=list)
+
+    def contract(self) -> dict[str, Any]:
+        """The JSON contract of `incident triage --json` (pinned by a contract test)."""
+        st = self.state
+        assess = st.output("assess") or {}
+        contain = st.output("contain") or {}
+        suspect = assess.get("suspect_change")
+        rollback = assess.get("rollback_target")
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "incident_id": st.id,
+            "classification": st.classification,
+            "severity": st.severity,
+            "onset": assess.get("onset") or (iso(st.started_at) if st.started_at else None),
+            "suspect_change": (
+                {k: suspect.get(k) for k in ("id", "sha", "service", "at", "summary", "evidence")} if suspect else None
+            ),
+            "rollback_target": {k: rollback.get(k) for k in ("id", "sha", "at")} if rollback else None,
+            "new_error_patterns": [
+                {k: p.get(k) for k in ("template", "count", "first_seen")} for p in assess.get("new_error_patterns") or []
+            ],
+            "mitigations": [
+                {k: m.get(k) for k in ("action", "command", "risk", "reversibility", "time_to_effect", "vetted", "destructive")}
+                for m in contain.get("mitigations") or []
+            ],
+            "phases": [
+                {"phase": name, "engine": rec.engine, "output": rec.output} for name, rec in st.phases.items()
+            ],
+            "runbook": self.runbook,
+            "notices": self.notices,
+        }
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        request: TriageRequest,
+        settings: Settings,
+        clock: Clock,
+        engine: Engine,
+        ui: UI | None = None,
+    ):
+        self.journal = journal
+        self.req = request
+        self.settings = settings
+        self.clock = clock
+        self.engine = engine
+        self.ui: UI = ui or _SilentUI()
+        self.notices: list[str] = []
+        self.runbook_info: dict[str, Any] | None = None
+        self._offline: Engine | None = None
+
+    # ------------------------------------------------------------------ setup
+
+    def tool_context(self) -> ToolContext:
+        return ToolContext(
+            roots=Roots.of(*read_roots(self.req)),
+            repo=self.req.repo,
+            deploy_paths=[str(p) for p in self.req.deploys],
+            deploys_format=self.req.deploys_format,
+            log_paths=list(self.req.logs),
+            service=self.req.service,
+            clock=self.clock,
+        )
+
+    def offline(self) -> Engine:
+        if self._offline is None:
+            from incident.engines.offline import OfflineEngine
+
+            self._offline = OfflineEngine()
+        return self._offline
+
+    def _match_runbook(self, state: IncidentState) -> tuple[Any, str]:
+        from incident import runbooks
+
+        paths = self.req.runbook_paths or [self.settings.resolve(p) for p in self.settings.runbooks]
+        found, problems = runbooks.load_runbooks([p for p in paths if p.exists()])
+        for p in problems:
+            if p.severity == "error":
+                self.notice(f"runbook {p.file}:{p.line}: {p.message}")
+        matches = runbooks.match_runbooks(found, service=state.service, alert=state.alert, symptom=state.symptom, title=state.title)
+        if not matches:
+            return None, ""
+        best = matches[0]
+        self.runbook_info = {"id": best.runbook.id, "reasons": list(best.reasons)}
+        return best.runbook, runbooks.runbook_brief(best.runbook, list(best.reasons))
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+        self.ui.notice(text)
+
+    # ------------------------------------------------------------------ the walk
+
+    def run(self) -> TriageResult:
+        from incident import evidence as evidence_mod
+
+        state = self._state()
+        ctx = self.tool_context()
+        toolbox = Toolbox(ctx, _tools())
+        runbook, runbook_summary = self._match_runbook(state)
+        self.ui.header(self._header(state, ctx, runbook))
+        ev = evidence_mod.gather(
+            ctx, service=state.service, started=state.started_at, now=to_utc(self.clock()),
+            progress=lambda label, done, total: self.ui.progress(label, done, total),
+        )
+        for note in ev.sources:
+            if note.refused:
+                self.notice(f"not read: {note.path}: {note.reason}" + (f" — {note.hint}" if note.hint else ""))
+        if not state.triage_finished and "classify" not in state.phases:
+            self._save_evidence(ev)
+        brief = self._brief(state, ev, runbook, runbook_summary)
+
+        self._phase("classify", brief, toolbox, state)
+        classification = brief.outputs["classify"].classification  # type: ignore[attr-defined]
+        self._confirm_severity(brief, state)
+        # A mitigation recorded after verify ran (e.g. `incident mark ID mitigated`, then --resume)
+        # makes the earlier verify and review stale: run them again with the new facts.
+        verify = brief.outputs.get("verify")
+        if brief.mitigation_at is not None and verify is not None and getattr(verify, "mitigation_at", None) is None:
+            for stale in ("verify", "review"):
+                brief.outputs.pop(stale, None)
+        for name in plan(classification):
+            if name == "contain" and runbook is not None:
+                self._render_vetted(brief, runbook)
+            if name == "verify" and brief.mitigation_at is not None:
+                brief.evidence = evidence_mod.gather(ctx, service=state.service, started=state.started_at, now=to_utc(self.clock()))
+                brief.now = brief.evidence.now
+            self._phase(name, brief, toolbox, state)
+            if name == "contain":
+                self._ask_mitigations(brief)
+            if name == "assess":
+                self._save_suspect_diff(brief, ctx)
+        self.journal.append(j.TRIAGE_FINISHED, {"notices": self.notices})
+        final = fold(self.journal.events())
+        return TriageResult(self.journal.id, self.journal.folder, final, self.runbook_info, self.notices)
+
+    def _state(self) -> IncidentState:
+        return fold(self.journal.events())
+
+    def _header(self, state: IncidentState, ctx: ToolContext, runbook: Any) -> dict[str, Any]:
+        return {
+            "incident_id": state.id,
+            "title": state.title,
+            "service": state.service,
+            "engine": self.engine.name,
+            "model": self.settings.model if self.engine.name == "claude" else None,
+            "repo": str(ctx.repo) if ctx.repo else None,
+            "deploys": ctx.deploy_paths,
+            "logs": ctx.log_paths,
+            "runbook": self.runbook_info,
+            "folder": str(self.journal.folder),
+        }
+
+    def _brief(self, state: IncidentState, ev: Evidence, runbook: Any, runbook_summary: str) -> Brief:
+        brief = Brief(
+            incident_id=state.id, title=state.title, service=state.service, symptom=state.symptom,
+            now=ev.now, evidence=ev, started_at=self.req.started, alert=state.alert,
+            notes=[n.text for n in state.notes], runbook_id=runbook.id if runbook else None,
+            runbook_summary=runbook_summary,
+        )
+        # Resume: phases already recorded feed forward as they were.
+        for name, rec in state.phases.items():
+            brief.outputs[name] = PHASES[name].output_model.model_validate(rec.output)
+        if state.mitigated_at is not None:
+            brief.mitigation_at = state.mitigated_at
+            brief.mitigation_action = state.commands_ran[0].action if state.commands_ran else "mitigation recorded by the operator"
+        return brief
+
+    def _phase(self, name: str, brief: Brief, toolbox: Toolbox, state: IncidentState) -> None:
+        spec = PHASES[name]
+        if name in brief.outputs:
+            return  # done in an earlier run (resume)
+        from incident.redact import redact
+
+        prompt_text, redactions = redact(self._render_prompt(spec, brief))
+        prompt_path = self.journal.folder / "prompts" / f"{name}.md"
+        prompt_path.parent.mkdir(exist_ok=True)
+        prompt_path.write_text(prompt_text, encoding="utf-8")
+        self.journal.append(j.PROMPT_RENDERED, {"phase": name, "path": str(prompt_path.relative_to(self.journal.folder)), "chars": len(prompt_text), "redactions": redactions})
+        self.ui.phase_started(spec, self.engine.name)
+        self.journal.append(j.PHASE_STARTED, {"phase": name, "engine": self.engine.name})
+        answer = self._answer(spec, brief, prompt_text, toolbox)
+        output = self._post_process(spec, answer.output, brief)
+        answer.output = output
+        brief.outputs[name] = output
+        payload: dict[str, Any] = {"phase": name, "engine": answer.engine, "output": output.model_dump(mode="json")}
+        if answer.usage is not None:
+            payload["usage"] = answer.usage.model_dump(mode="json")
+            self.journal.append(j.LLM_USAGE, {"phase": name, "usage": payload["usage"]})
+        if answer.transcript:
+            payload["tool_calls"] = answer.transcript[:50]
+        self.journal.append(j.PHASE_COMPLETED, payload)
+        self.ui.phase_done(spec, answer, brief)
+
+    def _render_prompt(self, spec: PhaseSpec, brief: Brief) -> str:
+        from incident import prompts
+        from incident.digest import prompt_context
+
+        return prompts.render(spec.template, prompt_context(spec, brief))
+
+    def _answer(self, spec: PhaseSpec, brief: Brief, prompt: str, toolbox: Toolbox) -> PhaseAnswer:
+        sub = toolbox.subset(list(spec.tools))
+        try:
+            return self.engine.run_phase(spec, brief, prompt, sub)
+        except EngineFailed as e:
+            if self.engine.name == "offline":
+                raise
+            self.notice(f"{self.engine.name} engine unavailable for {spec.name} ({e.reason}); the offline engine answered")
+            self.journal.append(j.ENGINE_FALLBACK, {"phase": spec.name, "reason": e.reason, "engine": self.engine.name})
+            return self.offline().run_phase(spec, brief, prompt, sub)
+
+    def _post_process(self, spec: PhaseSpec, output: PhaseOutput, brief: Brief) -> PhaseOutput:
+        if isinstance(output, ContainOutput):
+            from incident.actions import label_commands
+
+            # Whatever the engine said, only exact runbook-rendered commands are vetted.
+            output = output.model_copy(update={"mitigations": label_commands(output.mitigations, brief.vetted_commands)})
+        return output
+
+    def _render_vetted(self, brief: Brief, runbook: Any) -> None:
+        from incident.actions import render_runbook_commands
+
+        assess = brief.outputs.get("assess")
+        rollback = getattr(assess, "rollback_target", None)
+        suspect = getattr(assess, "suspect_change", None)
+        by_id = {d.id: d for d in brief.evidence.deploys}
+        values: dict[str, Any] = {
+            "service": brief.service,
+            "environment": next((d.environment for d in reversed(brief.evidence.deploys) if d.environment), None),
+            "incident": {"id": brief.incident_id},
+            "rollback": {"revision": rollback.id, "sha": rollback.sha, "version": rollback.version} if rollback else None,
+            "suspect": (
+                {"revision": suspect.id, "sha": suspect.sha, "version": getattr(by_id.get(suspect.id), "version", None)}
+                if suspect
+                else None
+            ),
+            "vars": dict(getattr(runbook, "vars", {}) or {}),
+        }
+        commands, problems = render_runbook_commands(runbook, values)
+        brief.vetted_commands = commands
+        for p in problems:
+            self.notice(f"runbook {runbook.id}: {p}")
+
+    def _confirm_severity(self, brief: Brief, state: IncidentState) -> None:
+        if state.severity_confirmed:
+            return
+        out = brief.outputs["classify"]
+        proposed = self.req.severity or out.severity  # type: ignore[attr-defined]
+        chosen = proposed if self.req.severity else self.ui.confirm_severity(proposed, out.severity_reason)  # type: ignore[attr-defined]
+        self.journal.append(j.SEVERITY_SET, {"severity": chosen, "confirmed": self.ui.interactive or bool(self.req.severity), "proposed": proposed})
+
+    def _ask_mitigations(self, brief: Brief) -> None:
+        if not self.ui.interactive or brief.mitigation_at is not None:
+            return
+        contain = brief.outputs["contain"]
+        for i, cmd in enumerate(contain.mitigations, 1):  # type: ignore[attr-defined]
+            if not cmd.command:
+                continue
+            answer = self.ui.ask_ran(i, cmd)
+            if answer == "stop":
+                break
+            if answer == "yes":
+                ev = self.journal.append(
+                    j.COMMAND_RAN,
+                    {"index": i, "action": cmd.action, "command": cmd.command, "kind": cmd.kind, "vetted": cmd.vetted},
+                )
+                brief.mitigation_at = ev.at
+                brief.mitigation_action = cmd.action
+                break
+            self.journal.append(j.COMMAND_SKIPPED, {"index": i, "action": cmd.action, "command": cmd.command})
+
+    # ------------------------------------------------------------------ evidence files
+
+    def _write_evidence(self, name: str, content: str) -> None:
+        folder = self.journal.folder / "evidence"
+        folder.mkdir(exist_ok=True)
+        path = folder / name
+        path.write_text(content, encoding="utf-8")
+        self.journal.append(j.EVIDENCE_SAVED, {"path": f"evidence/{name}", "bytes": len(content.encode())})
+
+    def _save_evidence(self, ev: Evidence) -> None:
+        import json
+
+        if ev.timeline is not None:
+            self._write_evidence("timeline.json", ev.timeline.model_dump_json(indent=1))
+        if ev.deploys:
+            self._write_evidence("deploys.json", json.dumps([d.model_dump(mode="json") for d in ev.deploys], indent=1))
+        if ev.patterns:
+            self._write_evidence("patterns.json", json.dumps([p.model_dump(mode="json") for p in ev.patterns], indent=1))
+        if ev.error_samples:
+            from incident.redact import redact
+
+            text = "\n\n".join(f"# {s.path}:{s.line_no}\n" + "\n".join([s.text, *s.after]) for s in ev.error_samples)
+            self._write_evidence("error-samples.log", redact(text)[0])
+
+    def _save_suspect_diff(self, brief: Brief, ctx: ToolContext) -> None:
+        suspect = getattr(brief.outputs.get("assess"), "suspect_change", None)
+        if not suspect or not suspect.sha or ctx.repo is None:
+            return
+        if (self.journal.folder / "evidence" / "suspect.diff").exists():
+            return
+        try:
+            from incident.tools.git import commit_detail
+
+            detail = commit_detail(ctx.repo, suspect.sha)
+        except Exception as e:  # the diff is a convenience; its absence is noted, not fatal
+            self.notice(f"could not save the suspect diff: {getattr(e, 'message', e)}")
+            return
+        from incident.redact import redact
+
+        self._write_evidence("suspect.diff", redact(f"{detail.stat}\n\n{detail.diff}")[0])
+
+
+def _tools() -> list[Any]:
+    from incident.tools import default_tools
+
+    return default_tools()
+
+
+def read_roots(req: TriageRequest) -> list[Path]:
+    """The directories tools may read: what the operator named (repo, deploy files, log paths'
+    directories) and configured roots. A model can never add one."""
+    roots: list[Path] = list(req.roots)
+    if req.repo:
+        roots.append(req.repo)
+    roots.extend(p.parent for p in req.deploys)
+    for spec in req.logs:
+        if spec == "-":
+            continue
+        base = Path(spec)
+        while any(ch in base.name for ch in "*?[") and base != base.parent:
+            base = base.parent
+        roots.append(base if any(ch in spec for ch in "*?[") else base.parent)
+    return roots
+
+
+def choose_engine(req: TriageRequest, settings: Settings, *, on_text: Any = None) -> Engine:
+    name = req.engine if req.engine != "auto" else settings.engine
+    key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if name == "auto":
+        name = "claude" if key else "offline"
+    if name == "offline":
+        from incident.engines.offline import OfflineEngine
+
+        return OfflineEngine()
+    if name == "scripted":
+        if req.scripted_dir is None:
+            raise UsageError("--engine scripted needs recorded answers", "pass --scripted DIR with <phase>.json files")
+        from incident.engines.scripted import ScriptedEngine
+
+        return ScriptedEngine(req.scripted_dir)
+    from incident.engines.claude import ClaudeEngine
+
+    return ClaudeEngine(
+        model=req.model or settings.model, api_key=key, base_url=settings.base_url,
+        max_steps=settings.max_steps, budget_seconds=settings.llm_budget_seconds, on_text=on_text,
+    )
+
+
+def start(req: TriageRequest, ws: Workspace) -> Journal:
+    """Open a new incident for a triage and record what it will read (so --resume can rebuild it)."""
+    title = req.title or " ".join(x for x in (req.service, req.symptom) if x) or "incident"
+    journal = ws.create(
+        title,
+        {"service": req.service, "symptom": req.symptom, "alert": req.alert, "started_at": iso(req.started), "severity": None},
+    )
+    journal.append(j.TRIAGE_STARTED, {"request": req.model_dump(mode="json", exclude={"now"})})
+    return journal
+
+
+def request_for_resume(journal: Journal) -> TriageRequest:
+    for ev in journal.events():
+        if ev.type == j.TRIAGE_STARTED:
+            return TriageRequest.model_validate(ev.payload.get("request") or {})
+    raise UsageError(f"{journal.id} was not opened by `incident triage`", "start one with `incident triage`")
+
+
+def run_triage(
+    req: TriageRequest,
+    *,
+    settings: Settings,
+    workspace: Workspace,
+    clock: Clock,
+    ui: UI | None = None,
+    resume: str | None = None,
+    take_over: bool = False,
+    on_text: Any = None,
+) -> TriageResult:
+    """Run (or resume) a triage. `ui=None` is silent and non-interactive."""
+    if resume:
+        journal = workspace.open(resume)
+        saved = request_for_resume(journal)
+        req = saved.model_copy(update={k: v for k, v in req.model_dump(exclude_unset=True).items() if k in ("engine", "model")})
+    else:
+        journal = start(req, workspace)
+    engine = choose_engine(req, settings, on_text=on_text)
+    with TriageLock(journal.folder, clock=clock, take_over=take_over):
+        session = Session(journal=journal, request=req, settings=settings, clock=clock, engine=engine, ui=ui)
+        return session.run()

@@ -1,0 +1,119 @@
+"""From the operator's flags and config to a TriageRequest, and the stored prompts.
+
+Everything the tools may read is decided here, from flags and config, never by a model.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from incident.clock import parse_when, to_utc
+from incident.runtime import Runtime
+from incident.errors import NotFound, UsageError
+from incident.journal import Journal
+from incident.phases import PHASES
+from incident.session import TriageRequest, TriageResult, UI, run_triage
+
+
+def _is_repo(path: Path) -> bool:
+    return (path / ".git").exists()
+
+
+def build_request(rt: Runtime, **flags: Any) -> TriageRequest:
+    s = rt.settings
+    svc = s.service(flags.get("service"))
+    now = to_utc(rt.clock())
+    repo: Path | None = flags.get("repo")
+    if repo is None and svc and svc.repo:
+        repo = s.resolve(svc.repo)
+    if repo is None:
+        guess = s.base_dir()
+        repo = guess if _is_repo(guess) else None
+    deploys: list[Path] = list(flags.get("deploys") or [])
+    deploys_format = flags.get("deploys_format")
+    if not deploys and svc:
+        deploys = [s.resolve(d.path) for d in svc.deploys]
+        deploys_format = deploys_format or next((d.format for d in svc.deploys if d.format), None)
+    logs: list[str] = list(flags.get("logs") or [])
+    if not logs and svc:
+        logs = [str(s.resolve(g)) for g in svc.logs]
+    started = flags.get("started")
+    engine = flags.get("engine") or "auto"
+    if engine not in ("auto", "offline", "claude", "scripted"):
+        raise UsageError(f"unknown engine {engine!r}", "use auto, offline, claude or scripted")
+    severity = flags.get("severity")
+    if severity and severity.upper() not in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
+        raise UsageError(f"unknown severity {severity!r}", "use SEV-1, SEV-2, SEV-3 or SEV-4")
+    return TriageRequest(
+        service=flags.get("service") or (svc.name if svc else None),
+        symptom=flags.get("symptom"),
+        title=flags.get("title"),
+        alert=flags.get("alert"),
+        started=parse_when(started, now=now) if started else None,
+        repo=repo.resolve() if repo else None,
+        deploys=[p.resolve() for p in deploys],
+        deploys_format=deploys_format,
+        logs=[lg if lg == "-" else str(Path(lg).expanduser().absolute()) for lg in logs],
+        runbook_paths=[p.resolve() for p in flags.get("runbooks") or []],
+        engine=engine,
+        scripted_dir=flags.get("scripted"),
+        now=now,
+        roots=[*(s.resolve(r) for r in s.roots), *(Path(r).resolve() for r in flags.get("roots") or [])],
+        model=flags.get("model"),
+        severity=severity.upper() if severity else None,
+    )
+
+
+def example_request(rt: Runtime, flags: dict[str, Any]) -> tuple[TriageRequest, Runtime]:
+    """The bundled example: a small git repo, a helm deploy history and logs with a bad deploy,
+    built in a temp dir. The clock is pinned to the example's "now" unless --now was given."""
+    from incident.clock import fixed_clock
+    from incident.resources import data_dir
+    from incident.scenario import build_example
+
+    root = Path(tempfile.mkdtemp(prefix="incident-example-"))
+    ex = build_example(root)
+    clock = rt.clock if flags.get("now_given") else fixed_clock(ex.now)
+    rt = Runtime(settings=rt.settings, clock=clock, json=rt.json, pinned=True)
+    req = TriageRequest(
+        service=ex.service,
+        symptom=ex.symptom,
+        repo=ex.repo,
+        deploys=[ex.deploys],
+        deploys_format=ex.deploys_format,
+        logs=list(ex.logs),
+        runbook_paths=list(flags.get("runbooks") or []) or [data_dir("runbooks")],
+        engine=flags.get("engine") or "auto",
+        now=to_utc(clock()),
+        severity=flags.get("severity"),
+    )
+    return req, rt
+
+
+def run(rt: Runtime, *, example: bool, resume: str | None, take_over: bool, ui: UI | None, **flags: Any) -> TriageResult:
+    flags["now_given"] = rt.pinned
+    if example and resume:
+        raise UsageError("--example and --resume do not go together")
+    if example:
+        req, rt = example_request(rt, flags)
+    elif resume:
+        req = TriageRequest.model_validate({k: flags[k] for k in ("engine", "model") if flags.get(k) and flags[k] != "auto"})
+    else:
+        req = build_request(rt, **flags)
+        if not (req.logs or req.deploys or req.repo):
+            raise UsageError(
+                "nothing to read: no logs, deploy history or repo given or configured",
+                "pass --logs/--deploys/--repo, run `incident init` to write .incident.yaml, or try `incident triage --example`",
+            )
+    return run_triage(req, settings=rt.settings, workspace=rt.workspace, clock=rt.clock, ui=ui, resume=resume, take_over=take_over, on_text=getattr(ui, "stream_text", None))
+
+
+def stored_prompt(journal: Journal, phase: str) -> str:
+    if phase not in PHASES:
+        raise UsageError(f"unknown phase {phase!r}", f"one of: {', '.join(PHASES)}")
+    path = journal.folder / "prompts" / f"{phase}.md"
+    if not path.is_file():
+        raise NotFound(f"{journal.id} has no rendered {phase} prompt", "phases run by `incident triage` keep their prompts; see `incident show`")
+    return path.read_text(encoding="utf-8")
