@@ -24,7 +24,7 @@ from incident.locks import TriageLock
 from incident.models import SCHEMA_VERSION, ContainOutput, Evidence, PhaseOutput, ProposedCommand
 from incident.phases import PHASES, PhaseSpec, plan
 from incident.state import IncidentState, fold
-from incident.tools.base import Roots, ToolContext, Toolbox
+from incident.tools.base import Roots, Toolbox, ToolContext
 
 
 class TriageRequest(BaseModel):

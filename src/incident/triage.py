@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from incident.clock import parse_when, to_utc
-from incident.runtime import Runtime
 from incident.errors import NotFound, UsageError
 from incident.journal import Journal
 from incident.phases import PHASES
-from incident.session import TriageRequest, TriageResult, UI, run_triage
+from incident.runtime import Runtime
+from incident.session import UI, TriageRequest, TriageResult, run_triage
 
 
 def _is_repo(path: Path) -> bool:

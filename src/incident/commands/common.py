@@ -6,11 +6,12 @@ Nothing heavy is imported here: this module is on the `incident --help` path.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from incident.runtime import Runtime, runtime
+if TYPE_CHECKING:
+    from incident.runtime import Runtime
 
 
 def _mark_json(ctx: typer.Context, value: bool) -> bool:
@@ -34,4 +35,11 @@ NowOption = Annotated[
 IncidentArg = Annotated[str, typer.Argument(help="Incident id (a unique prefix or `last` also works).", show_default=False)]
 
 
-__all__ = ["Runtime", "runtime", "JsonOption", "ConfigOption", "IncidentsDirOption", "NowOption", "IncidentArg"]
+def runtime(**kwargs: Any) -> Runtime:
+    """Settings + clock for a command (imported here, not at start-up: pydantic models are slow)."""
+    from incident.runtime import runtime as build
+
+    return build(**kwargs)
+
+
+__all__ = ["runtime", "JsonOption", "ConfigOption", "IncidentsDirOption", "NowOption", "IncidentArg"]

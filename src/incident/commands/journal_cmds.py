@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from incident.commands.common import ConfigOption, IncidentArg, IncidentsDirOption, JsonOption, NowOption, runtime
+from incident.commands.common import (
+    ConfigOption,
+    IncidentArg,
+    IncidentsDirOption,
+    JsonOption,
+    NowOption,
+    runtime,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +41,6 @@ def new(
     Example: incident new "checkout 500s" --service checkout --started 14:33
     """
     from incident import incidents, render
-    from incident.render import journal as out
 
     rt = runtime(config=config, incidents=incidents_dir, now=now, json=json_output)
     j = incidents.new_incident(rt.workspace, title=title, service=service, symptom=symptom, started=started, severity=severity, alert=alert)
@@ -102,7 +108,7 @@ def note(
     if json_output:
         render.print_json({"schema_version": 1, "incident_id": journal.id, "recorded": "note", "at": iso(ev.at)})
     else:
-        out.recorded("note", journal.id, iso(ev.at) or "")
+        out.recorded("note", journal.id, ev.at)
 
 
 def timeline(

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from incident.commands.common import ConfigOption, IncidentArg, IncidentsDirOption, JsonOption, NowOption, runtime
+from incident.commands.common import (
+    ConfigOption,
+    IncidentArg,
+    IncidentsDirOption,
+    JsonOption,
+    NowOption,
+    runtime,
+)
 
 EngineOption = Annotated[
     str, typer.Option("--engine", help="auto (claude when ANTHROPIC_API_KEY is set, else offline), offline, claude, scripted.")
@@ -54,7 +61,8 @@ def triage(
 
     Example: incident triage --service checkout --symptom "500s on /api/checkout" --logs 'logs/*.log' --deploys deploys.json
     """
-    from incident import render, triage as triage_core
+    from incident import render
+    from incident import triage as triage_core
     from incident.render import triage as out
 
     rt = runtime(config=config, incidents=incidents_dir, now=now, json=json_output, engine=None)
@@ -84,7 +92,8 @@ def prompt(
 
     Example: incident prompt last assess | pbcopy
     """
-    from incident import render, triage as triage_core
+    from incident import render
+    from incident import triage as triage_core
 
     rt = runtime(config=config, incidents=incidents_dir, json=json_output)
     text = triage_core.stored_prompt(rt.workspace.open(incident_id), phase)

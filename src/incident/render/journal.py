@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rich.table import Table
@@ -47,8 +48,8 @@ def incident_show(state: dict[str, Any], warnings: list[str]) -> None:
         c.print(Text("  warning: ", style="yellow") + Text(clean(w)))
 
 
-def recorded(kind: str, incident_id: str, at: str) -> None:
-    console().print(Text(f"recorded {kind} in {incident_id} at {at}", style="green"))
+def recorded(kind: str, incident_id: str, at: datetime) -> None:
+    console().print(Text(f"recorded {kind} in {incident_id} at {hhmm(at, seconds=True)}", style="green"))
 
 
 def timeline(rows: list[dict[str, Any]], warnings: list[str]) -> None:
