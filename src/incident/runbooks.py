@@ -262,7 +262,7 @@ class Runbook(_Strict):
 
 def json_schema() -> dict[str, Any]:
     schema = Runbook.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "incident runbook", **schema}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "incident runbook"}
 
 
 # ---------------------------------------------------------------- loading with positions
