@@ -15,11 +15,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from incident.models import ProposedCommand, Severity
+from incident.yaml_load import MAX_YAML_BYTES, Problem, load_yaml_model
 
-MAX_RUNBOOK_BYTES = 1_000_000
+MAX_RUNBOOK_BYTES = MAX_YAML_BYTES
 MAX_PATTERN_CHARS = 500
 MAX_MATCH_TEXT = 2_000  # symptom/title characters a regex ever sees, so a slow pattern stays bounded
 
@@ -29,23 +30,6 @@ assert CommandKind.__args__ == ProposedCommand.model_fields["kind"].annotation._
 
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
-
-
-class Problem(BaseModel):
-    """One finding about a runbook file: where (1-based line/column, 0 when unknown) and what."""
-
-    file: str
-    line: int = 0
-    column: int = 0
-    message: str
-    severity: Literal["error", "warning"] = "error"
-    code: str = "schema"
-    runbook_id: str | None = None
-
-    def where(self) -> str:
-        if self.line:
-            return f"{self.file}:{self.line}:{self.column or 1}"
-        return self.file
 
 
 # ---------------------------------------------------------------- safe regexes
@@ -265,105 +249,16 @@ def json_schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "incident runbook"}
 
 
-# ---------------------------------------------------------------- loading with positions
-
-
-def _mark(node: Any) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-MAX_NODES = 50_000  # after alias expansion: a "billion laughs" file must not hang validation
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _index_positions(node: Any, path: tuple[Any, ...], out: dict[tuple[Any, ...], tuple[int, int]], dup: list[Any]) -> None:
-    import yaml
-
-    if len(out) > MAX_NODES:
-        raise _TooLarge
-    out.setdefault(path, _mark(node))
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key in seen:
-                dup.append((key_node, key))
-            seen.add(key)
-            out[(*path, key, "__key__")] = _mark(key_node)
-            _index_positions(value_node, (*path, key), out, dup)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_positions(item, (*path, i), out, dup)
-
-
-def _locate(positions: dict[tuple[Any, ...], tuple[int, int]], loc: tuple[Any, ...], error_type: str) -> tuple[int, int]:
-    # An unknown key is best shown at the key itself; anything else at its value or nearest parent.
-    if error_type == "extra_forbidden" and (*loc, "__key__") in positions:
-        return positions[(*loc, "__key__")]
-    while loc:
-        if loc in positions:
-            return positions[loc]
-        loc = loc[:-1]
-    return positions.get((), (1, 1))
-
-
-def _error_message(err: Any) -> str:
-    loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return f"{loc}: unknown key (allowed keys are listed by `incident runbook schema`)"
-    return f"{loc}: {msg}"
+# ---------------------------------------------------------------- loading
 
 
 def load_runbook_file(path: Path) -> tuple[Runbook | None, list[Problem]]:
     """Load one runbook file. Every problem carries file:line:column."""
-    import yaml
-
-    name = str(path)
-    try:
-        if path.stat().st_size > MAX_RUNBOOK_BYTES:
-            return None, [Problem(file=name, message=f"file larger than {MAX_RUNBOOK_BYTES} bytes", code="unreadable")]
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return None, [Problem(file=name, message=f"cannot read: {e}", code="unreadable")]
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        return None, [Problem(file=name, line=line, column=col, message=f"not valid YAML: {problem}", code="yaml")]
-    if node is None or not isinstance(data, dict):
-        line, col = _mark(node) if node is not None else (1, 1)
-        kind = "empty" if data is None else type(data).__name__
-        return None, [Problem(file=name, line=line, column=col, message=f"a runbook is a mapping of keys, not {kind}", code="schema")]
-    positions: dict[tuple[Any, ...], tuple[int, int]] = {}
-    dups: list[Any] = []
-    try:
-        _index_positions(node, (), positions, dups)
-    except (_TooLarge, RecursionError):
-        return None, [Problem(file=name, line=1, column=1, message=f"more than {MAX_NODES} values once aliases are expanded", code="unreadable")]
-    problems = [
-        Problem(file=name, line=_mark(k)[0], column=_mark(k)[1], message=f"duplicate key {key!r}", code="duplicate-key")
-        for k, key in dups
-    ]
-    try:
-        rb = Runbook.model_validate(data)
-    except ValidationError as e:
-        rid = data.get("id") if isinstance(data.get("id"), str) else None
-        for err in e.errors(include_url=False):
-            line, col = _locate(positions, tuple(err["loc"]), err["type"])
-            problems.append(Problem(file=name, line=line, column=col, message=_error_message(err), code="schema", runbook_id=rid))
-        return None, problems
-    rb._file = name
-    rb._positions = positions
-    for p in problems:
-        p.runbook_id = rb.id
-    return (None if problems else rb), problems
+    rb, problems, positions = load_yaml_model(path, Runbook)
+    if rb is not None:
+        rb._file = str(path)
+        rb._positions = positions
+    return rb, problems
 
 
 def runbook_files(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
