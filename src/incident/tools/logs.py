@@ -1,0 +1,366 @@
+"""Log search, error samples, per-endpoint error counts, and the log tools a model may call.
+
+Search runs ripgrep (the `ripgrep` wheel's `rg`) with a fixed argv for plain files and a bytes
+regex over 8 MB chunks otherwise (gzip, stdin, or no `rg`); both report the same hits: rg only
+finds the matching lines, and context and timestamps are read from the file by the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from mmap import mmap as mmap_t
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from incident.errors import UsageError
+from incident.models import EndpointStat, SearchHit
+from incident.tools import logscan
+from incident.tools.logscan import LINE_CAP, decode, is_error
+from incident.tools.timestamps import LineParser, to_datetime
+
+HIT_CHARS = 2000
+
+
+class SearchResult(BaseModel):
+    hits: list[SearchHit] = Field(default_factory=list)
+    truncated: bool = False
+    files_scanned: int = 0
+    engine: Literal["rg", "python"] = "python"
+
+
+def compile_pattern(pattern: str, literal: bool) -> re.Pattern[bytes]:
+    if not pattern:
+        raise UsageError("empty search pattern", "give a word or a regular expression")
+    if "\x00" in pattern or "\n" in pattern:
+        raise UsageError("the search pattern contains a NUL byte or a newline", "search one line at a time")
+    if len(pattern) > 2000:
+        raise UsageError("the search pattern is longer than 2000 characters")
+    raw = pattern.encode("utf-8")
+    try:
+        return re.compile(re.escape(raw) if literal else raw, re.MULTILINE)
+    except re.error as e:
+        raise UsageError(f"invalid regular expression {pattern!r}: {e}", "use --literal to search the text as it is") from None
+
+
+def required_literal(rx: re.Pattern[bytes], literal: bool) -> bytes | None:
+    """The longest literal every match must contain (a fast `find` first, the regex second)."""
+    if literal:
+        return rx.pattern.replace(b"\\", b"") if rx.pattern.isascii() and b"\\" not in rx.pattern else None
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]  # stdlib internals, stable in 3.11+
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        parsed = sre_parse.parse(rx.pattern.decode("latin-1"), 0)
+    except Exception:  # an internal parser: any surprise just means no prefilter
+        return None
+    best, run = b"", bytearray()
+    for op, av in parsed:
+        if op is sre_parse.LITERAL and av < 256:
+            run.append(av)
+            continue
+        best = max(best, bytes(run), key=len)
+        run.clear()
+    best = max(best, bytes(run), key=len)
+    return best if len(best) >= 3 else None
+
+
+# ---------------------------------------------------------------- matching lines
+
+
+def _rg_lines(rg: str, path: Path, pattern: str, literal: bool) -> Iterator[tuple[int, int]]:
+    """(line number, byte offset of the line) of every matching line, from `rg -n -b`."""
+    import subprocess
+
+    argv = [rg, "--no-config", "--text", "--line-number", "--byte-offset", "--no-filename", "--no-heading",
+            "--color", "never", "--max-columns", "200", "--max-columns-preview"]
+    if literal:
+        argv.append("--fixed-strings")
+    argv += ["-e", pattern, "--", str(path)]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    try:
+        for raw in proc.stdout:
+            parts = raw.split(b":", 2)
+            if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+                yield int(parts[0]), int(parts[1])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.wait()
+
+
+def _py_lines(path: Path, rx: re.Pattern[bytes], lit: bytes | None, lo: int, hi: int | None) -> Iterator[tuple[int, int]]:
+    line_no = _count_lines(path, lo) if lo else 0
+    for base, chunk in logscan.iter_chunks(path, lo, hi):
+        counted = 0
+        for start in _match_starts(chunk, rx, lit):
+            line_no += chunk.count(b"\n", counted, start)
+            counted = start
+            yield line_no + 1, base + start
+        line_no += chunk.count(b"\n", counted)
+
+
+def _match_starts(chunk: bytes, rx: re.Pattern[bytes], lit: bytes | None) -> Iterator[int]:
+    """Start offsets of the lines of `chunk` that match, each once, in order."""
+    pos, n = 0, len(chunk)
+    while pos < n:
+        if lit is not None:
+            i = chunk.find(lit, pos)
+        else:
+            m = rx.search(chunk, pos)
+            i = -1 if m is None else m.start()
+        if i < 0:
+            return
+        start = chunk.rfind(b"\n", 0, i) + 1
+        end = chunk.find(b"\n", i)
+        end = n if end < 0 else end
+        # A regex match may run across a newline (\s); rg is line-based, so re-check the line.
+        if rx.search(chunk, start, end) is not None:
+            yield start
+        pos = end + 1
+
+
+def _count_lines(path: Path, upto: int) -> int:
+    return sum(chunk.count(b"\n") for _, chunk in logscan.iter_chunks(path, 0, upto))
+
+
+# ---------------------------------------------------------------- search
+
+
+def search(
+    paths: list[Path],
+    pattern: str,
+    *,
+    literal: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime,
+    context: int = 0,
+    max_hits: int = 200,
+    use_rg: bool = True,
+) -> SearchResult:
+    """Lines matching `pattern` (regex, or text with `literal`) whose record time is in
+    [since, until), at most `max_hits`, each with `context` lines either side."""
+    rx = compile_pattern(pattern, literal)
+    lit = required_literal(rx, literal)
+    rg = logscan.find_rg() if use_rg else None
+    context = max(0, min(context, 20))
+    lo_ts = since.timestamp() if since else None
+    hi_ts = until.timestamp() if until else None
+    result = SearchResult(engine="rg" if rg else "python")
+    for path in paths:
+        result.files_scanned += 1
+        for hit in _search_file(path, rx, lit, literal, pattern, rg, now, lo_ts, hi_ts, context):
+            if len(result.hits) >= max_hits:
+                result.truncated = True
+                return result
+            result.hits.append(hit)
+    return result
+
+
+def _search_file(
+    path: Path, rx: re.Pattern[bytes], lit: bytes | None, literal: bool, pattern: str, rg: str | None,
+    now: datetime, lo_ts: float | None, hi_ts: float | None, context: int,
+) -> Iterator[SearchHit]:
+    parser = logscan.parser_for(path, now)
+    windowed = lo_ts is not None or hi_ts is not None
+    if not logscan.is_seekable(path):
+        yield from _search_stream(path, rx, lit, parser, lo_ts, hi_ts, context)
+        return
+    mm, size = logscan.open_mmap(path)
+    if mm is None:
+        return
+    with mm:
+        lo, hi = logscan.window_offsets(path, parser, lo_ts, hi_ts)
+        hi = size if hi is None else hi
+        found = _rg_lines(rg, path, pattern, literal) if rg else _py_lines(path, rx, lit, lo, hi)
+        try:
+            for line_no, off in found:
+                if off < lo:
+                    continue
+                if off >= hi:
+                    break
+                ts = _record_time(mm, off, parser)
+                if windowed and (ts is None or (lo_ts is not None and ts < lo_ts) or (hi_ts is not None and ts >= hi_ts)):
+                    continue
+                yield _hit(path, line_no, ts, mm, off, context, size)
+        finally:
+            found.close()  # type: ignore[attr-defined]  # a generator: ends rg early
+
+
+def _line_at(buf: bytes | mmap_t, off: int, limit: int) -> tuple[bytes, int]:
+    end = buf.find(b"\n", off, min(limit, off + LINE_CAP + 1))
+    line = buf[off : end if end >= 0 else min(limit, off + LINE_CAP)]
+    nl = end if end >= 0 else buf.find(b"\n", off, limit)
+    return line.rstrip(b"\r")[:LINE_CAP], (limit if nl < 0 else nl + 1)
+
+
+def _record_time(buf: bytes | mmap_t, off: int, parser: LineParser, floor: int = 0) -> float | None:
+    """The time of the record the line at `off` belongs to (its own, or its opener's)."""
+    pos = off
+    for _ in range(logscan.RECORD_MAX_LINES + 1):
+        line, _ = _line_at(buf, pos, len(buf))
+        st = parser.parse(line)
+        if st is not None:
+            return st.ts
+        if pos <= floor or parser.style is None:
+            return None
+        pos = buf.rfind(b"\n", floor, pos - 1) + 1 if pos - 1 > floor else floor
+    return None
+
+
+def _hit(path: Path, line_no: int, ts: float | None, buf: bytes | mmap_t, off: int, context: int, limit: int, floor: int = 0) -> SearchHit:
+    line, nxt = _line_at(buf, off, limit)
+    before: list[str] = []
+    pos = off
+    for _ in range(context):
+        if pos <= floor:
+            break
+        prev = buf.rfind(b"\n", floor, pos - 1) + 1 if pos - 1 > floor else floor
+        before.insert(0, decode(_line_at(buf, prev, limit)[0])[:HIT_CHARS])
+        pos = prev
+    after: list[str] = []
+    for _ in range(context):
+        if nxt >= limit:
+            break
+        text, nxt = _line_at(buf, nxt, limit)
+        after.append(decode(text)[:HIT_CHARS])
+    return SearchHit(path=logscan.display(path), line_no=line_no, at=to_datetime(ts), text=decode(line)[:HIT_CHARS], before=before, after=after)
+
+
+def _search_stream(
+    path: Path, rx: re.Pattern[bytes], lit: bytes | None, parser: LineParser,
+    lo_ts: float | None, hi_ts: float | None, context: int,
+) -> Iterator[SearchHit]:
+    """gzip and stdin: no seeking, so each chunk carries the previous chunk's tail with it."""
+    windowed = lo_ts is not None or hi_ts is not None
+    tail = b""
+    line_no = 0
+    for _, chunk in logscan.iter_chunks(path):
+        # Keep enough of the previous chunk for context and for a trace's opening line.
+        buf = tail + chunk
+        floor = len(tail)
+        counted = floor
+        for start in _match_starts(chunk, rx, lit):
+            s = floor + start
+            line_no += buf.count(b"\n", counted, s)
+            counted = s
+            ts = _record_time(buf, s, parser)
+            if windowed and (ts is None or (lo_ts is not None and ts < lo_ts) or (hi_ts is not None and ts >= hi_ts)):
+                continue
+            yield _hit(path, line_no + 1, ts, buf, s, context, len(buf))
+        line_no += buf.count(b"\n", counted)
+        tail = _tail(buf, logscan.RECORD_MAX_LINES + 1, 1 << 20)
+
+
+def _tail(buf: bytes, lines: int, cap: int) -> bytes:
+    pos = len(buf)
+    for _ in range(lines):
+        if pos <= 0 or len(buf) - pos > cap:
+            break
+        pos = buf.rfind(b"\n", 0, pos - 1) + 1
+    return buf[pos:]
+
+
+# ---------------------------------------------------------------- error samples and endpoints
+
+
+def error_records(paths: list[Path], *, since: datetime | None, until: datetime | None, now: datetime, limit: int = 50) -> list[SearchHit]:
+    """Error records in [since, until), earliest first, each with its whole trace in `text`."""
+    lo = since.timestamp() if since else None
+    hi = until.timestamp() if until else None
+    out: list[SearchHit] = []
+    for path in paths:
+        parser = logscan.parser_for(path, now)
+        start, end = logscan.window_offsets(path, parser, lo, hi)
+        first = _count_lines(path, start) + 1 if start else 1
+        for rec in logscan.iter_records(path, parser, start, end, first_line_no=first):
+            if rec.ts is not None and ((lo is not None and rec.ts < lo) or (hi is not None and rec.ts >= hi)):
+                continue
+            if not is_error(rec.lines):
+                continue
+            out.append(SearchHit(path=logscan.display(path), line_no=rec.line_no, at=to_datetime(rec.ts), text=rec.text()[: HIT_CHARS * 4]))
+            if len(out) >= limit * 20:
+                break
+    out.sort(key=lambda h: (h.at is None, h.at or datetime.min, h.path, h.line_no))
+    return out[:limit]
+
+
+_REQUEST = re.compile(rb'"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) ([^" ?]{1,512})[^"]*" (\d{3}) ')
+_KV_PATH = re.compile(rb'(?:^|\s)(?:path|route|url|endpoint|uri|request)="?([^\s"?]{1,512})')
+_KV_SVC = re.compile(rb'(?:^|\s)(?:service|svc|app|host|hostname)="?([^\s"]{1,200})')
+_ID_SEGMENT = re.compile(r"/(?:\d+|[0-9a-fA-F-]{16,}|[0-9a-fA-F]{8,})(?=/|$)")
+_PATH_KEYS = ("path", "route", "url", "endpoint", "uri", "request", "http.route", "url.path")
+_SVC_KEYS = ("service", "service.name", "app", "host", "hostname")
+
+
+def endpoint_of(line: bytes) -> str | None:
+    """The endpoint (path without query, ids folded to `:id`) or else the service/host a line names."""
+    name: str | None = None
+    if line[:1] == b"{":
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            flat = {**obj, **{f"{k}.{k2}": v2 for k, v in obj.items() if isinstance(v, dict) for k2, v2 in v.items()}}
+            for keys in (_PATH_KEYS, _SVC_KEYS):
+                for k in keys:
+                    v = flat.get(k)
+                    if isinstance(v, str) and v:
+                        name = v
+                        break
+                if name:
+                    break
+            if name and name.split(" ")[0].isupper() and " " in name:
+                name = name.split(" ")[1]  # "GET /x HTTP/1.1"
+    else:
+        m = _REQUEST.search(line) or _KV_PATH.search(line) or _KV_SVC.search(line)
+        if m:
+            name = decode(m.group(1))
+    if not name:
+        return None
+    name = name.split("?", 1)[0]
+    if "://" in name:
+        name = "/" + name.split("://", 1)[1].partition("/")[2]
+    return _ID_SEGMENT.sub("/:id", name)[:200] if name.startswith("/") else name[:200]
+
+
+def endpoint_stats(paths: list[Path], *, since: datetime | None, until: datetime | None, now: datetime, limit: int = 20) -> list[EndpointStat]:
+    """Errors and totals per endpoint (or service/host) in [since, until), most errors first."""
+    lo = since.timestamp() if since else None
+    hi = until.timestamp() if until else None
+    stats: dict[str, EndpointStat] = {}
+    for path in paths:
+        parser = logscan.parser_for(path, now)
+        start, end = logscan.window_offsets(path, parser, lo, hi)
+        for rec in logscan.iter_records(path, parser, start, end):
+            if rec.ts is not None and ((lo is not None and rec.ts < lo) or (hi is not None and rec.ts >= hi)):
+                continue
+            name = endpoint_of(rec.first)
+            if name is None:
+                continue
+            s = stats.get(name)
+            if s is None:
+                if len(stats) >= 5000:
+                    continue
+                s = stats[name] = EndpointStat(name=name)
+            s.total += 1
+            if is_error(rec.lines):
+                s.errors += 1
+    ranked = sorted(stats.values(), key=lambda s: (-s.errors, -s.total, s.name))
+    return ranked[:limit]
+
+
+# ---------------------------------------------------------------- tools
+
+from incident.tools.logtools import TOOLS  # noqa: E402  # the tool wrappers, kept in their own module
+
+__all__ = ["SearchResult", "search", "error_records", "endpoint_stats", "endpoint_of", "TOOLS"]

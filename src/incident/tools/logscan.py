@@ -1,0 +1,493 @@
+"""Reading logs safely and fast: which files, how to open them, lines, records, levels.
+
+- `expand_paths` turns what the operator (or config) named — files, globs, directories, `-` —
+  into readable files inside the read roots, with rotated siblings (`app.log.1`, `app.log.2.gz`),
+  and a `SourceNote` for every refused one (reason + how to allow it).
+- `iter_chunks` yields line-aligned byte chunks of a plain, gzip or stdin source; a pathological
+  line (10 MB, no newline) is cut, never accumulated.
+- `iter_records` groups a stack trace's lines with the timestamped line that opened it.
+- `level_of` / `is_error` read a record's level from text, key=value and JSON styles.
+"""
+
+from __future__ import annotations
+
+import glob
+import mmap
+import os
+import re
+import sys
+import threading
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from incident.models import SourceNote
+from incident.tools.base import PathRefused, Roots
+from incident.tools.timestamps import LineParser, detect
+
+STDIN = Path("-")
+CHUNK = 8 << 20
+LINE_CAP = 16 << 10  # bytes of one line kept for a record's text
+RECORD_MAX_LINES = 200  # continuation lines kept with one record
+_ROTATED = re.compile(r"^(?P<base>.+?)(?:[.-](?P<n>\d{1,8}))?(?P<gz>\.gz)?$")
+
+
+# ---------------------------------------------------------------- which files
+
+
+def expand_paths(specs: list[str], roots: Roots, *, allow_stdin: bool = False) -> tuple[list[Path], list[SourceNote]]:
+    """Files to read for `specs`, oldest rotation first, and notes for every refused one.
+
+    A plain file also brings its rotated siblings (`app.log.1`, `app.log.2.gz`, `app.log-20261121`);
+    a directory brings its non-hidden files; a glob is expanded (no recursion, so link loops cannot
+    trap it). `-` is standard input, only when `allow_stdin` (the CLI; a model never reads stdin).
+    """
+    out: list[Path] = []
+    notes: list[SourceNote] = []
+    seen: set[Path] = set()
+
+    def add(raw: str) -> None:
+        try:
+            p = roots.check(raw)
+        except PathRefused as e:
+            notes.append(SourceNote(kind="logs", path=e.path, refused=True, reason=e.reason, hint=e.hint or _hint(raw, roots)))
+            return
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+
+    for spec in specs:
+        if spec == "-":
+            if allow_stdin:
+                if STDIN not in seen:
+                    seen.add(STDIN)
+                    out.append(STDIN)
+            else:
+                notes.append(SourceNote(kind="logs", path="-", refused=True, reason="standard input is not available here"))
+            continue
+        if "\x00" in spec:
+            notes.append(SourceNote(kind="logs", path=spec.replace("\x00", "\\0"), refused=True, reason="contains a NUL byte"))
+            continue
+        expanded = os.path.expanduser(spec)
+        if glob.has_magic(expanded):
+            matches = sorted(glob.glob(expanded))
+            if not matches:
+                notes.append(SourceNote(kind="logs", path=spec, refused=True, reason="no file matches this pattern"))
+            for m in _rotation_order([m for m in matches if not os.path.isdir(m)]):
+                add(m)
+            continue
+        if os.path.isdir(expanded) and not os.path.islink(expanded):
+            try:
+                roots.check(expanded, want="dir")
+            except PathRefused as e:
+                notes.append(SourceNote(kind="logs", path=e.path, refused=True, reason=e.reason, hint=e.hint))
+                continue
+            names = sorted(n for n in os.listdir(expanded) if not n.startswith("."))
+            for m in _rotation_order([os.path.join(expanded, n) for n in names if os.path.isfile(os.path.join(expanded, n))]):
+                add(m)
+            continue
+        for sibling in _rotated_siblings(expanded):
+            add(sibling)
+        add(expanded)
+    return out, notes
+
+
+def _hint(raw: str, roots: Roots) -> str:
+    return "" if roots.paths else "name the log directory with --root or `roots:` in .incident.yaml"
+
+
+def _rotated_siblings(path: str) -> list[str]:
+    d, name = os.path.split(path)
+    try:
+        names = os.listdir(d or ".")
+    except OSError:
+        return []
+    rx = re.compile(re.escape(name) + r"(?:\.\d{1,4}|-\d{8,10})(?:\.gz)?$")
+    return _rotation_order([os.path.join(d, n) for n in names if rx.match(n)])
+
+
+def _rotation_order(paths: list[str]) -> list[str]:
+    """Oldest first: app.log.3.gz, app.log.2.gz, app.log.1, app.log (dated names sort by date)."""
+
+    def key(p: str) -> tuple[str, int, str]:
+        m = _ROTATED.match(os.path.basename(p))
+        if not m or m.group("n") is None:
+            return (os.path.dirname(p) + "/" + (m.group("base") if m else p), 0, p)
+        n = int(m.group("n"))
+        # Small numbers are logrotate's counters (bigger is older); 8+ digits are dates (bigger is newer).
+        return (os.path.dirname(p) + "/" + m.group("base"), -n if n < 10**6 else -(10**12) + n, p)
+
+    return sorted(paths, key=key)
+
+
+# ---------------------------------------------------------------- opening and chunking
+
+
+def display(path: Path) -> str:
+    return "<stdin>" if path == STDIN else str(path)
+
+
+def is_gzip(path: Path) -> bool:
+    if path == STDIN:
+        return False
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False
+
+
+def is_seekable(path: Path) -> bool:
+    return path != STDIN and not is_gzip(path)
+
+
+def _gunzip(raw: BinaryIO, size: int) -> Iterator[bytes]:
+    """Decompress gzip members one after another (rotated logs are often concatenated), with
+    the inflate running a chunk ahead in a thread: zlib releases the GIL, so it overlaps the scan."""
+    d = zlib.decompressobj(47)
+    pending: deque[bytes | BaseException | None] = deque()
+    ready = threading.Semaphore(0)
+    room = threading.Semaphore(2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        nonlocal d
+        try:
+            while not stop.is_set():
+                data = raw.read(size // 4)
+                if not data:
+                    break
+                while data and not stop.is_set():
+                    out = d.decompress(data, size)
+                    data = d.unconsumed_tail
+                    if d.eof:
+                        rest, d = d.unused_data, zlib.decompressobj(47)
+                        data = data + rest if data else rest
+                    if out:
+                        room.acquire()
+                        pending.append(out)
+                        ready.release()
+        except (zlib.error, OSError, ValueError) as e:
+            pending.append(e)
+            ready.release()
+            return
+        pending.append(None)
+        ready.release()
+
+    t = threading.Thread(target=produce, daemon=True)
+    t.start()
+    try:
+        while True:
+            ready.acquire()
+            item = pending.popleft()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise OSError(f"unreadable gzip data ({item})")
+            room.release()
+            yield item
+    finally:
+        stop.set()
+        room.release()
+
+
+def _raw_blocks(path: Path, lo: int, hi: int | None, size: int) -> Iterator[bytes]:
+    if path == STDIN:
+        stream = sys.stdin.buffer
+        while block := stream.read(size):
+            yield block
+        return
+    with open(path, "rb") as f:
+        if f.read(2) == b"\x1f\x8b":
+            f.seek(0)
+            yield from _gunzip(f, size)
+            return
+        f.seek(lo)
+        left = None if hi is None else hi - lo
+        while left is None or left > 0:
+            block = f.read(size if left is None else min(size, left))
+            if not block:
+                return
+            if left is not None:
+                left -= len(block)
+            yield block
+
+
+def iter_chunks(path: Path, lo: int = 0, hi: int | None = None, size: int = CHUNK) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) chunks ending at a line end (the last one may not). `lo`/`hi` apply to
+    plain files only. A line longer than a chunk is cut where the chunk ends."""
+    carry = b""
+    offset = lo
+    for block in _raw_blocks(path, lo, hi, size):
+        buf = carry + block if carry else block
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            if len(buf) < size:
+                carry = buf
+                continue
+            cut = len(buf) - 1  # no newline in a whole chunk: give it up as it is
+        chunk, carry = buf[: cut + 1], buf[cut + 1 :]
+        yield offset, chunk
+        offset += len(chunk)
+    if carry:
+        yield offset, carry
+
+
+def iter_lines(path: Path, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """(offset, line) with the line ending (LF or CRLF) removed and the line capped at LINE_CAP."""
+    for base, chunk in iter_chunks(path, lo, hi):
+        pos = 0
+        n = len(chunk)
+        while pos < n:
+            end = chunk.find(b"\n", pos)
+            if end < 0:
+                end = n
+            line = chunk[pos : min(end, pos + LINE_CAP)]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            yield base + pos, line
+            pos = end + 1
+
+
+def sample(path: Path, size: int = 65536) -> list[bytes]:
+    """The first lines of a file (decompressed for gzip); stdin is never sampled here."""
+    if path == STDIN:
+        return []
+    try:
+        for _, chunk in iter_chunks(path, size=size):
+            return [ln.rstrip(b"\r")[:LINE_CAP] for ln in chunk.split(b"\n")[:400]]
+    except OSError:
+        return []
+    return []
+
+
+def parser_for(path: Path, now: datetime, lines: list[bytes] | None = None) -> LineParser:
+    return detect(lines if lines is not None else sample(path), now)
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass
+class Record:
+    offset: int
+    line_no: int  # 1-based line of the opening line, 0 when unknown
+    ts: float | None
+    lines: list[bytes] = field(default_factory=list)
+
+    @property
+    def first(self) -> bytes:
+        return self.lines[0] if self.lines else b""
+
+    def text(self) -> str:
+        return "\n".join(decode(x) for x in self.lines)
+
+
+def decode(b: bytes) -> str:
+    return b.decode("utf-8", "replace")
+
+
+def iter_records(path: Path, parser: LineParser, lo: int = 0, hi: int | None = None, first_line_no: int = 1) -> Iterator[Record]:
+    """Records: a timestamped line plus the untimestamped lines after it (a stack trace), capped.
+
+    In a file with no timestamps at all every line is its own record.
+    """
+    grouping = parser.style is not None
+    rec: Record | None = None
+    line_no = first_line_no - 1
+    for off, line in iter_lines(path, lo, hi):
+        line_no += 1
+        st = parser.parse(line) if line else None
+        if st is None and grouping and rec is not None and rec.ts is not None:
+            if len(rec.lines) < RECORD_MAX_LINES:
+                rec.lines.append(line)
+            continue
+        if rec is not None:
+            yield rec
+        rec = Record(off, line_no, st.ts if st else None, [line])
+    if rec is not None:
+        yield rec
+
+
+def open_mmap(path: Path) -> tuple[mmap.mmap | None, int]:
+    """A read-only map of a plain file (None for an empty one)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return None, 0
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), size
+
+
+def stamp_near(mm: mmap.mmap, parser: LineParser, pos: int, hi: int, *, max_lines: int = 64) -> tuple[float, int] | None:
+    """The first timestamped line starting at or after the line containing/after `pos`."""
+    if pos > 0:
+        nl = mm.find(b"\n", pos - 1, hi)
+        if nl < 0:
+            return None
+        pos = nl + 1
+    for _ in range(max_lines):
+        if pos >= hi:
+            return None
+        end = mm.find(b"\n", pos, min(hi, pos + LINE_CAP))
+        line = mm[pos : end if end >= 0 else min(hi, pos + LINE_CAP)]
+        st = parser.parse(line.rstrip(b"\r"))
+        if st is not None:
+            return st.ts, pos
+        if end < 0:
+            nl = mm.find(b"\n", pos, hi)
+            if nl < 0:
+                return None
+            end = nl
+        pos = end + 1
+    return None
+
+
+def bisect_offset(mm: mmap.mmap, size: int, parser: LineParser, target: float) -> int:
+    """Offset of the first record at/after `target` in a (mostly) time-ordered file: a binary
+    search over byte offsets, so reaching the last hour of a 1 GB log reads a few dozen lines."""
+    lo, hi = 0, size
+    while hi - lo > 4096:
+        mid = (lo + hi) // 2
+        found = stamp_near(mm, parser, mid, size)
+        if found is None or found[0] >= target:
+            hi = mid
+        else:
+            lo = found[1] + 1 if found[1] + 1 < hi else mid
+    # The answer is in [lo, hi]: walk the few lines left.
+    pos = mm.rfind(b"\n", 0, lo) + 1 if lo > 0 else 0
+    while pos < hi:
+        end = mm.find(b"\n", pos, size)
+        end = size if end < 0 else end
+        st = parser.parse(mm[pos : min(end, pos + LINE_CAP)].rstrip(b"\r"))
+        if st is not None and st.ts >= target:
+            return pos
+        pos = end + 1
+    return min(pos, size)
+
+
+# ---------------------------------------------------------------- levels
+
+_LEVEL_WORD = re.compile(
+    rb"(?<![\w.-])(TRACE|DEBUG|INFO|NOTICE|WARNING|WARN|ERROR|ERR|FATAL|SEVERE|CRITICAL|CRIT|EMERG|EMERGENCY|ALERT|PANIC)(?![\w-])"
+)
+_LEVEL_KV = re.compile(
+    rb'(?i)(?:"|\b)(?:level|lvl|severity|loglevel|log\.level|levelname|level_name)"?\s*[:=]\s*"?([a-z]+|\d{2})\b'
+)
+_LEVEL_BRACKET = re.compile(rb"\[(?:\w+:)?(error|crit|alert|emerg|warn|warning|notice|info|debug)\]")
+_GLOG = re.compile(rb"([IWEF])\d{4} \d{2}:\d{2}:\d{2}")
+_ACCESS_STATUS = re.compile(rb'"[A-Z]{3,10} [^"]{0,8192}" (\d{3}) ')
+_EXCEPTION = re.compile(rb"Traceback \(most recent call last\)|\b[A-Z]\w*(?:Exception|Error)\b|^panic: |^\s+at [\w$.]+\(")
+_NORMAL = {
+    b"trace": "debug", b"debug": "debug", b"dbug": "debug", b"info": "info", b"notice": "info", b"information": "info",
+    b"warn": "warn", b"warning": "warn", b"eror": "error", b"err": "error", b"error": "error", b"severe": "error",
+    b"fatal": "error", b"crit": "error", b"critical": "error", b"emerg": "error", b"emergency": "error",
+    b"alert": "error", b"panic": "error", b"dpanic": "error",
+}
+_BUNYAN = {b"10": "debug", b"20": "debug", b"30": "info", b"40": "warn", b"50": "error", b"60": "error"}
+_GLOG_LEVEL = {b"I": "info", b"W": "warn", b"E": "error", b"F": "error"}
+
+
+def level_of(line: bytes, head_from: int = 0) -> str | None:
+    """`error`, `warn`, `info`, `debug` or None, from the level a logger wrote into the line.
+
+    For access logs the status decides: 5xx is an error, 4xx a warning.
+    """
+    head = line[head_from : head_from + 400] if line[:1] != b"{" else line[:4096]
+    m = _LEVEL_KV.search(head)
+    if m is not None:
+        v = m.group(1).lower()
+        lv = _BUNYAN.get(v) or _NORMAL.get(v)
+        if lv:
+            return lv
+    m = _LEVEL_WORD.search(head[:200])
+    if m is not None:
+        return _NORMAL.get(m.group(1).lower())
+    m = _LEVEL_BRACKET.search(head[:200])
+    if m is not None:
+        return _NORMAL.get(m.group(1))
+    m = _GLOG.match(head)
+    if m is not None:
+        return _GLOG_LEVEL[m.group(1)]
+    m = _ACCESS_STATUS.search(line[:12000])
+    if m is not None:
+        code = int(m.group(1))
+        return "error" if code >= 500 else "warn" if code >= 400 else "info"
+    return None
+
+
+def is_error(lines: list[bytes]) -> bool:
+    """An error record: an error level on its opening line, or — when the line names no level —
+    an exception, a traceback or a Go panic anywhere in it."""
+    lv = level_of(lines[0]) if lines else None
+    if lv is not None:
+        return lv == "error"
+    return any(_EXCEPTION.search(x[:2000]) for x in lines[:RECORD_MAX_LINES])
+
+
+def http_status(line: bytes) -> int | None:
+    m = _ACCESS_STATUS.search(line[:12000])
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------- ripgrep
+
+
+def find_rg() -> str | None:
+    """The `rg` binary: on PATH, or the one the `ripgrep` wheel put next to our interpreter."""
+    import shutil
+
+    found = shutil.which("rg")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "rg"
+    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+
+
+def rg_offsets(rg: str, path: Path, pattern: str) -> Iterator[int]:
+    """Byte offsets of every match of `pattern` in a plain file, in order, from `rg -o -b`.
+
+    The argv is fixed; the pattern goes after `-e` and the path after `--`, so neither can be
+    read as an option. `--no-config` keeps RIPGREP_CONFIG_PATH from adding any.
+    Closing the generator ends the process.
+    """
+    import subprocess
+
+    argv = [rg, "--no-config", "--text", "--only-matching", "--byte-offset", "--no-line-number",
+            "--no-filename", "--no-heading", "--color", "never", "-e", pattern, "--", str(path)]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    try:
+        rest = b""
+        while block := proc.stdout.read(1 << 16):
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            for ln in lines:
+                head = ln.partition(b":")[0]
+                if head.isdigit():
+                    yield int(head)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.wait()
+
+
+WINDOW_MARGIN = 300.0  # seconds either side of a bisected window: logs are only mostly in order
+
+
+def window_offsets(path: Path, parser: LineParser, lo_ts: float | None, hi_ts: float | None) -> tuple[int, int | None]:
+    """Byte range of a plain file that holds [lo_ts, hi_ts), found by bisection; (0, None) for
+    gzip, stdin and files without timestamps (they are read from the start)."""
+    if parser.style is None or (lo_ts is None and hi_ts is None) or not is_seekable(path):
+        return 0, None
+    mm, size = open_mmap(path)
+    if mm is None:
+        return 0, 0
+    with mm:
+        lo = bisect_offset(mm, size, parser, lo_ts - WINDOW_MARGIN) if lo_ts is not None else 0
+        hi = bisect_offset(mm, size, parser, hi_ts + WINDOW_MARGIN) if hi_ts is not None else size
+    return lo, max(lo, hi)

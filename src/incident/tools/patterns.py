@@ -1,0 +1,235 @@
+"""Log lines clustered into templates, with counts, first/last seen and what is new.
+
+Two stages, chosen over drain3 after measuring both on Loghub-style samples (see
+benchmarks/bench_logs.py): variable parts (numbers, hex ids, UUIDs, IPs, paths, quoted strings)
+are masked with one regex pass, memoised on the line with its digits removed (most lines of a
+template differ only in digits, so most lines cost one `bytes.translate` and a dict lookup);
+then the few distinct masked templates are merged Drain-style — same token count and first
+token, and at least half of the other tokens equal — with differing tokens becoming `<*>`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from incident.models import LogPattern
+from incident.tools import logscan
+from incident.tools.logscan import is_error, level_of
+from incident.tools.timestamps import LineParser, to_datetime
+
+WILD = "<*>"
+SIM = 0.5
+_MASK = re.compile(
+    rb'"[^"]{0,256}"|\'[^\']{0,256}\''
+    rb"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    rb"|\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?"
+    rb"|(?<![\w/])(?:[a-z][a-z0-9+.-]*:/)?(?:/[\w.~%+@:=-]*){2,}"
+    rb"|0[xX][0-9a-fA-F]+"
+    rb"|[\w.:+-]*\d[\w.:+-]*"
+)
+_LEVEL_PREFIX = re.compile(rb"^[\s:|\-\[\]]*(?:TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|FATAL|SEVERE|CRIT(?:ICAL)?|PANIC)\b[\]:]?\s*")
+_DIGITS = bytes(range(48, 58))
+_MSG_KEYS = ("msg", "message", "event", "log", "Message", "error", "err")
+
+
+def mask(message: bytes) -> bytes:
+    return _MASK.sub(b"<*>", message)
+
+
+class Miner:
+    """Incremental clustering: `add` per line, `clusters()` at the end."""
+
+    def __init__(self) -> None:
+        self._memo: dict[bytes, int] = {}
+        self._ids: dict[bytes, int] = {}
+        self.templates: list[bytes] = []
+
+    def add(self, message: bytes) -> int:
+        key = message.translate(None, _DIGITS)
+        tid = self._memo.get(key)
+        if tid is None:
+            t = mask(message)
+            tid = self._ids.get(t)
+            if tid is None:
+                tid = self._ids[t] = len(self.templates)
+                self.templates.append(t)
+            if len(self._memo) < 500_000:
+                self._memo[key] = tid
+        return tid
+
+    def merge(self) -> tuple[list[str], list[int]]:
+        """Merge masked templates into clusters: (cluster templates, masked id -> cluster id)."""
+        groups: dict[tuple[int, str], list[int]] = {}
+        toks = [t.decode("utf-8", "replace").split() for t in self.templates]
+        for i, tk in enumerate(toks):
+            groups.setdefault((len(tk), tk[0] if tk else ""), []).append(i)
+        out: list[list[str]] = []
+        owner = [0] * len(toks)
+        for ids in groups.values():
+            local: list[int] = []
+            for i in ids:
+                tk = toks[i]
+                best, best_sim = -1, SIM
+                for c in local:
+                    sim = _similarity(out[c], tk)
+                    if sim >= best_sim:
+                        best, best_sim = c, sim
+                if best < 0:
+                    out.append(list(tk))
+                    local.append(len(out) - 1)
+                    owner[i] = len(out) - 1
+                else:
+                    out[best] = [a if a == b else WILD for a, b in zip(out[best], tk, strict=True)]
+                    owner[i] = best
+        return [" ".join(t) for t in out], owner
+
+
+def _similarity(a: list[str], b: list[str]) -> float:
+    if len(a) <= 1:
+        return 1.0 if a == b else 0.0
+    same = sum(1 for x, y in zip(a[1:], b[1:], strict=True) if x == y)
+    return same / (len(a) - 1)
+
+
+@dataclass
+class _Stat:
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+    before: int = 0
+    level: str | None = None
+    sample: bytes = b""
+
+
+def message_of(line: bytes, parser: LineParser) -> tuple[bytes, str | None]:
+    """The part of a line that carries the message (timestamp and level removed), and its level."""
+    if line[:1] == b"{":
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            level = level_of(line)
+            for k in _MSG_KEYS:
+                v = obj.get(k)
+                if isinstance(v, str) and v:
+                    inner = v.rstrip("\n").encode()
+                    if k == "log":  # Docker json-file: the real line, with its own stamp and level
+                        return message_of(inner, parser)[0], level_of(inner) or level
+                    return inner, level
+    level = level_of(line)
+    st = parser.parse(line)
+    rest = line[st.end :] if st is not None and st.start < 40 else line
+    return _LEVEL_PREFIX.sub(b"", rest, count=1), level
+
+
+def _wanted(level: str | None, lines: list[bytes], want: str) -> bool:
+    if want == "any":
+        return True
+    if level == "error" or (level is None and is_error(lines)):
+        return True
+    return want == "warn" and level == "warn"
+
+
+def mine_records(
+    records: Iterable[tuple[float | None, list[bytes]]],
+    parser: LineParser,
+    *,
+    level: str = "error",
+    new_since: float | None = None,
+    miner: Miner | None = None,
+    stats: dict[int, _Stat] | None = None,
+) -> tuple[Miner, dict[int, _Stat]]:
+    miner = miner or Miner()
+    stats = {} if stats is None else stats
+    for ts, lines in records:
+        msg, lv = message_of(lines[0], parser)
+        if not _wanted(lv, lines, level):
+            continue
+        tid = miner.add(msg)
+        s = stats.get(tid)
+        if s is None:
+            s = stats[tid] = _Stat(level=lv, sample=lines[0][:500])
+        s.count += 1
+        if ts is not None:
+            if s.first is None or ts < s.first:
+                s.first = ts
+            if s.last is None or ts > s.last:
+                s.last = ts
+            if new_since is not None and ts < new_since:
+                s.before += 1
+    return miner, stats
+
+
+def mine_patterns(
+    paths: list[Path],
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
+    level: Literal["any", "warn", "error"] = "error",
+    new_since: datetime | None = None,
+    limit: int = 50,
+) -> list[LogPattern]:
+    """Templates of the records in [since, until) at `level` or worse, most frequent first.
+
+    With `new_since`, a template is `new` when it first appears at/after it and never before it
+    within the window (so give a `since` early enough to hold a baseline)."""
+    lo = since.timestamp() if since else None
+    hi = until.timestamp() if until else None
+    ns = new_since.timestamp() if new_since else None
+    miner, stats = Miner(), {}
+    for path in paths:
+        parser = logscan.parser_for(path, now)
+        mine_records(_window_records(path, parser, lo, hi), parser, level=level, new_since=ns, miner=miner, stats=stats)
+    return summarise(miner, stats, new_since=ns, limit=limit)
+
+
+def summarise(miner: Miner, stats: dict[int, _Stat], *, new_since: float | None, limit: int) -> list[LogPattern]:
+    names, owner = miner.merge()
+    merged: dict[int, _Stat] = {}
+    for tid, s in stats.items():
+        c = owner[tid]
+        m = merged.get(c)
+        if m is None:
+            merged[c] = _Stat(s.count, s.first, s.last, s.before, s.level, s.sample)
+            continue
+        m.count += s.count
+        m.before += s.before
+        if s.first is not None and (m.first is None or s.first < m.first):
+            m.first, m.sample = s.first, s.sample
+        if s.last is not None and (m.last is None or s.last > m.last):
+            m.last = s.last
+        if m.level != "error" and s.level == "error":
+            m.level = s.level
+    out = [
+        LogPattern(
+            template=names[c],
+            count=s.count,
+            first_seen=to_datetime(s.first),
+            last_seen=to_datetime(s.last),
+            level=s.level,
+            sample=logscan.decode(s.sample),
+            new=new_since is not None and s.before == 0 and s.first is not None and s.first >= new_since,
+            count_before=s.before,
+        )
+        for c, s in merged.items()
+    ]
+    out.sort(key=lambda p: (-p.count, p.template))
+    return out[:limit]
+
+
+def _window_records(path: Path, parser: LineParser, lo: float | None, hi: float | None) -> Iterator[tuple[float | None, list[bytes]]]:
+    start, end = logscan.window_offsets(path, parser, lo, hi)
+    for rec in logscan.iter_records(path, parser, start, end):
+        if rec.ts is not None and ((lo is not None and rec.ts < lo) or (hi is not None and rec.ts >= hi)):
+            continue
+        if rec.ts is None and (lo is not None or hi is not None) and parser.style is not None:
+            continue
+        yield rec.ts, rec.lines

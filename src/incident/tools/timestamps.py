@@ -1,0 +1,233 @@
+"""Timestamps as real logs write them, read at the bytes level, always as UTC epoch seconds.
+
+Styles: ISO 8601 (T or space, `,`/`.` fractions, Z/offsets; log4j's `yyyy-MM-dd HH:mm:ss,SSS` is one),
+syslog `MMM d HH:mm:ss` (no year: taken from the clock, so a December line read in January is last
+year's), glog `E1121 14:33:01.123456`, Apache error `[Sat Nov 21 14:33:01(.uuuuuu) 2026]`, access logs
+`[21/Nov/2026:14:33:01 +0000]`, epoch seconds/millis at the start of a line, and JSON lines
+(`@timestamp`, `timestamp`, `time`, `ts`, ... as string or number). Naive times are taken as UTC.
+
+Speed matters more than elegance here: a 1 GB log has millions of lines. Regexes are compiled once,
+the expensive calendar arithmetic is cached per minute (`head` group + zone), and a `LineParser`
+remembers which style a file uses so most lines cost one anchored regex match.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+HEAD_BYTES = 320  # a timestamp further into a line than this is not the line's own time
+JSON_BYTES = 65536
+
+_MONTHS = {m.encode(): i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TZ = rb"(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?(?![\d:])|\s?UTC\b|\s?GMT\b)?"
+
+# Each style: (name, regex). `head` is the part that changes once a minute (the cache key);
+# `sec`/`frac`/`tz` are read on every line.
+_STYLES: list[tuple[str, re.Pattern[bytes]]] = [
+    ("iso", re.compile(rb"(?P<head>(?P<Y>\d{4})-(?P<M>\d{2})-(?P<D>\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:[.,](?P<frac>\d{1,9}))?" + _TZ)),
+    ("access", re.compile(rb"\[(?P<head>(?P<D>\d{2})/(?P<Mon>" + _MON + rb")/(?P<Y>\d{4}):(?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))? (?P<tz>[+-]\d{4})\]")),
+    ("apache", re.compile(rb"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<head>(?P<Mon>" + _MON + rb") {1,2}(?P<D>\d{1,2}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))? (?P<Y>\d{4})\]")),
+    ("syslog", re.compile(rb"(?:<\d{1,3}>)?(?P<head>(?P<Mon>" + _MON + rb") {1,2}(?P<D>\d{1,2}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))?(?!\d)")),
+    ("glog", re.compile(rb"[IWEF](?P<head>(?P<M>\d{2})(?P<D>\d{2}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))?\s")),
+    ("epoch", re.compile(rb"(?P<epoch>1\d{9}(?:\.\d{1,9})?|1\d{12}(?:\.\d+)?)(?![\d.])")),
+]
+_BY_NAME = dict(_STYLES)
+# The styles that may sit at the very start of a line; the others are searched for in its head.
+_AT_START = ("iso", "syslog", "glog", "epoch", "apache")
+_JSON_TIME = re.compile(
+    rb'"(?:@timestamp|timestamp|time|ts|datetime|date|eventTime|asctime|logtime|t)"\s*:\s*(?:"(?P<s>[^"]{6,40})"|(?P<n>\d{9,19}(?:\.\d+)?))'
+)
+_LOGFMT_EPOCH = re.compile(rb"(?:^|\s)(?:ts|time|t)=(?P<n>1\d{9}(?:\.\d+)?|1\d{12})(?![\d.])")
+
+
+def epoch_from_number(text: bytes | str | float) -> float | None:
+    """Epoch seconds from seconds, millis, micros or nanos (told apart by magnitude)."""
+    try:
+        x = float(text)
+    except (TypeError, ValueError):
+        return None
+    for scale in (1.0, 1e3, 1e6, 1e9):
+        if x < 1e11 * scale:
+            v = x / scale
+            return v if 9.4e8 < v < 1e10 else None  # 2000-2286: anything else is not a time
+    return None
+
+
+@dataclass
+class Stamp:
+    ts: float  # epoch seconds, UTC
+    start: int  # where the timestamp starts in the line
+    minute_end: int  # offset just after the minute ("2026-11-21T14:33"); -1 when it has none (epoch)
+    end: int  # offset just after the timestamp
+    style: str
+
+
+@dataclass
+class LineParser:
+    """Parses line heads; remembers the file's style and caches the per-minute arithmetic.
+
+    `now` dates year-less styles (syslog, glog): the year that puts the line at or before `now`
+    (a day of slack for clock skew), so a December line read on 2 January is last December.
+    """
+
+    now: datetime
+    style: str | None = None
+    anchored: bool = False  # the file's timestamps all start at `prefix_len`
+    prefix_len: int = 0
+    _cache: dict[tuple[str, bytes, bytes | None], float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._now_ts = self.now.timestamp()
+
+    def parse(self, line: bytes) -> Stamp | None:
+        if line[:1] == b"{":
+            # JSON keeps its time wherever the logger put it: Docker's json-file puts it last.
+            return self._json(line[:JSON_BYTES])
+        head = line[:HEAD_BYTES]
+        if self.style is not None:
+            rx = _BY_NAME.get(self.style)
+            if rx is not None:
+                m = rx.match(head, self.prefix_len) if self.anchored else rx.search(head)
+                if m is not None:
+                    st = self._stamp(self.style, m)
+                    if st is not None:
+                        return st
+            if self.anchored:
+                # Anchored files are strict: a date inside a stack trace line does not open a record.
+                return self._json(head) if self.style == "json" else None
+        return self.parse_any(head)
+
+    def parse_any(self, head: bytes) -> Stamp | None:
+        if head.lstrip()[:1] == b"{":
+            st = self._json(head[:JSON_BYTES])
+            if st is not None:
+                return st
+        head = head[:HEAD_BYTES]
+        for name in _AT_START:
+            m = _BY_NAME[name].match(head)
+            if m is not None and (st := self._stamp(name, m)) is not None:
+                return st
+        for name in ("iso", "access", "apache"):
+            m = _BY_NAME[name].search(head)
+            if m is not None and (st := self._stamp(name, m)) is not None:
+                return st
+        m = _LOGFMT_EPOCH.search(head)
+        if m is not None:
+            v = epoch_from_number(m.group("n"))
+            if v is not None:
+                return Stamp(v, m.start("n"), -1, m.end("n"), "epoch")
+        return None
+
+    def _json(self, head: bytes) -> Stamp | None:
+        m = _JSON_TIME.search(head)
+        if m is None:
+            return None
+        if m.group("n") is not None:
+            v = epoch_from_number(m.group("n"))
+            return None if v is None else Stamp(v, m.start("n"), -1, m.end("n"), "json")
+        s = m.group("s")
+        for name in ("iso", "access", "apache", "syslog"):
+            mm = _BY_NAME[name].match(s)
+            if mm is not None and (st := self._stamp(name, mm)) is not None:
+                off = m.start("s")
+                return Stamp(st.ts, off, off + st.minute_end, off + st.end, "json")
+        v = epoch_from_number(s)
+        return None if v is None else Stamp(v, m.start("s"), -1, m.end("s"), "json")
+
+    def _stamp(self, name: str, m: re.Match[bytes]) -> Stamp | None:
+        if name == "epoch":
+            v = epoch_from_number(m.group("epoch"))
+            return None if v is None else Stamp(v, m.start(), -1, m.end(), name)
+        tz = m.group("tz") if name in ("iso", "access") else None
+        key = (name, m.group("head"), tz)
+        base = self._cache.get(key)
+        if base is None:
+            base = self._minute(name, m, tz)
+            if base is None:
+                return None
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[key] = base
+        ts = base + int(m.group("sec"))
+        frac = m.group("frac")
+        if frac:
+            ts += int(frac) / 10 ** len(frac)
+        return Stamp(ts, m.start(), m.end("head"), m.end(), name)
+
+    def _minute(self, name: str, m: re.Match[bytes], tz: bytes | None) -> float | None:
+        g = m.groupdict()
+        try:
+            month = _MONTHS[g["Mon"]] if g.get("Mon") else int(g["M"])
+            day, hour, minute = int(g["D"]), int(g["h"]), int(g["m"])
+            if name in ("syslog", "glog"):
+                year = self.now.year
+                base = _utc_epoch(year, month, day, hour, minute)
+                if base > self._now_ts + 86400:
+                    base = _utc_epoch(year - 1, month, day, hour, minute)
+                return base
+            base = _utc_epoch(int(g["Y"]), month, day, hour, minute)
+        except (ValueError, KeyError, TypeError):
+            return None
+        return base - _offset_seconds(tz)
+
+
+def _utc_epoch(y: int, mo: int, d: int, h: int, mi: int) -> float:
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60):
+        raise ValueError("out of range")
+    if d > calendar.monthrange(y, mo)[1]:
+        raise ValueError("no such day")
+    return float(calendar.timegm((y, mo, d, h, mi, 0)))
+
+
+def _offset_seconds(tz: bytes | None) -> int:
+    if not tz:
+        return 0
+    tz = tz.strip()
+    if tz in (b"Z", b"z", b"UTC", b"GMT"):
+        return 0
+    sign = -1 if tz[:1] == b"-" else 1
+    digits = tz[1:].replace(b":", b"")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4] or b"0")
+    return sign * (hours * 3600 + minutes * 60)
+
+
+def detect(lines: list[bytes], now: datetime) -> LineParser:
+    """A parser tuned to a file from a sample of its lines: its style, and whether every
+    timestamp sits at the same offset after the same bytes (then it is matched there only,
+    and records can be counted by their minute prefix)."""
+    probe = LineParser(now)
+    counts: dict[str, int] = {}
+    prefixes: set[bytes] = set()
+    for line in lines:
+        st = probe.parse_any(line)
+        if st is None:
+            continue
+        counts[st.style] = counts.get(st.style, 0) + 1
+        prefixes.add(line[: st.start])
+    if not counts:
+        return LineParser(now)
+    style = max(counts, key=lambda k: counts[k])
+    parser = LineParser(now, style=style)
+    if len(prefixes) == 1 and style not in ("json",):
+        parser.anchored = True
+        parser.prefix_len = len(next(iter(prefixes)))
+    return parser
+
+
+def to_datetime(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def parse_timestamp(text: str | bytes, now: datetime) -> datetime | None:
+    """One-off parse of a timestamp anywhere in the head of `text` (tests, deploy files)."""
+    raw = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    st = LineParser(now).parse_any(raw)
+    return None if st is None else to_datetime(st.ts)
+
+
+__all__ = ["LineParser", "Stamp", "detect", "epoch_from_number", "parse_timestamp", "to_datetime", "HEAD_BYTES"]
