@@ -279,7 +279,9 @@ def _app_lines(spec: ScenarioSpec, records: list[tuple[datetime, str, int, list[
     for at, endpoint, status, extra in records:
         rid = f"{rng.getrandbits(48):012x}"
         ms = rng.randint(4, 60) if status < 500 else rng.randint(30, 3000)
-        head = f"{_stamp(at, spec.log_utc_offset_hours)} {{}} [{spec.service}] {endpoint} status={status} duration_ms={ms} request_id={rid}"
+        method, path = endpoint.split(" ", 1)
+        head = (f"{_stamp(at, spec.log_utc_offset_hours)} {{}} [{spec.service}] method={method} path={path} status={status} "
+                f"duration_ms={ms} request_id={rid}")
         if status < 500:
             out.append((at, head.format("INFO ")))
         elif extra and extra[0].startswith("!"):

@@ -1,0 +1,398 @@
+"""Deterministic reading of the evidence: rates, stack-trace frames, rollbacks, suspects.
+
+Pure functions over `Evidence`; the only outside input is `files_for`, which the offline engine
+backs with read-only git calls. Every conclusion carries the evidence it rests on, and when the
+evidence does not decide something the answer is None or "unknown", never a guess dressed up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from incident.clock import iso
+from incident.models import ChangeRef, Commit, Deploy, EndpointStat, Evidence, LogPattern, RollbackTarget
+
+CORRELATION_MINUTES = 60  # a same-service deploy this close before the onset is a suspect on time alone
+OTHER_SERVICE_MINUTES = 15  # another service's deploy needs to be this close (or named by the traces)
+AFTER_ONSET_GRACE = timedelta(minutes=5)  # rolling deploys: the first new pods fail before the rollout "finishes"
+
+# ---------------------------------------------------------------- rates
+
+
+@dataclass(frozen=True)
+class Rate:
+    errors: int
+    total: int
+    minutes: float
+
+    @property
+    def per_min(self) -> float | None:
+        return self.errors / self.minutes if self.minutes > 0 else None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.errors / self.total if self.total > 0 else None
+
+
+def rate(ev: Evidence, since: datetime | None, until: datetime | None) -> Rate:
+    """Errors and lines in the timeline buckets whose minute starts in [since, until)."""
+    tl = ev.timeline
+    if tl is None:
+        return Rate(0, 0, 0.0)
+    rows = [b for b in tl.buckets if (since is None or b.at >= since) and (until is None or b.at < until)]
+    return Rate(sum(b.errors for b in rows), sum(b.total for b in rows), len(rows) * tl.bucket_seconds / 60)
+
+
+def pct(x: float | None) -> str:
+    return "unknown" if x is None else f"{x * 100:.1f}%"
+
+
+# ---------------------------------------------------------------- stack traces
+
+_PY_FRAME = re.compile(r'File "([^"]+)", line (\d+), in ([\w<>.]+)')
+_JAVA_FRAME = re.compile(r"\bat ([\w$.]+)\.([\w$<>]+)\(([\w$]+\.(?:java|kt|scala)):(\d+)\)")
+_JS_FRAME = re.compile(r"\bat (?:([\w$.<>]+) )?\(?((?:/|\w:\\|\./)[^():\s]+\.(?:js|ts|mjs|cjs|tsx|jsx)):(\d+)(?::\d+)?\)?")
+_GO_RUBY_FRAME = re.compile(r"((?:/|\./)?[\w./-]+\.(?:go|rb|php|rs|cs|swift)):(\d+)(?::in [`'](\w+)')?")
+_EXCEPTION = re.compile(
+    r"^\s*((?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Timeout|Panic|Fault|Refused|Reset)|panic|TypeError|Traceback)\b[:\s]?(.*)$"
+)
+# Frames in these places are libraries, not the team's code: matching a deploy's files against
+# them would tie every incident to whichever release bumped a dependency.
+_LIBRARY = re.compile(r"(site-packages|dist-packages|/lib/python\d|node_modules|/usr/lib/|/usr/local/lib/|<frozen|\bvendor/|/go/pkg/mod/|/gems/)")
+
+
+@dataclass
+class Frame:
+    path: str
+    line: int | None
+    function: str | None
+
+
+@dataclass
+class TraceFacts:
+    """Application frames and exception lines named by a set of error records."""
+
+    files: Counter[str] = field(default_factory=Counter)
+    functions: Counter[str] = field(default_factory=Counter)
+    exceptions: Counter[str] = field(default_factory=Counter)
+    frames: Counter[tuple[str, int | None, str | None]] = field(default_factory=Counter)
+    library_frames: int = 0
+
+    @property
+    def top_exception(self) -> str | None:
+        return self.exceptions.most_common(1)[0][0] if self.exceptions else None
+
+    def innermost(self) -> Frame | None:
+        """The most often seen application frame nearest the raise."""
+        if not self.frames:
+            return None
+        (path, line, fn), _ = self.frames.most_common(1)[0]
+        return Frame(path, line, fn)
+
+
+def _frames(text: str) -> list[Frame]:
+    out: list[Frame] = []
+    for m in _PY_FRAME.finditer(text):
+        out.append(Frame(m.group(1), int(m.group(2)), m.group(3)))
+    for m in _JAVA_FRAME.finditer(text):
+        pkg = m.group(1).rsplit(".", 1)[0].replace(".", "/")
+        out.append(Frame(f"{pkg}/{m.group(3)}", int(m.group(4)), m.group(2)))
+    for m in _JS_FRAME.finditer(text):
+        out.append(Frame(m.group(2), int(m.group(3)), m.group(1)))
+    if not out:
+        for m in _GO_RUBY_FRAME.finditer(text):
+            out.append(Frame(m.group(1), int(m.group(2)), m.group(3)))
+    return out
+
+
+def trace_facts(texts: Iterable[str]) -> TraceFacts:
+    facts = TraceFacts()
+    for text in texts:
+        frames = _frames(text)
+        app = [f for f in frames if not _LIBRARY.search(f.path)]
+        facts.library_frames += len(frames) - len(app)
+        for f in dict.fromkeys((f.path, f.line, f.function) for f in app):
+            facts.files[f[0]] += 1
+            if f[2] and not f[2].startswith("<"):
+                facts.functions[f[2]] += 1
+        if app:
+            # Python prints the innermost frame last; Java and JS print it first.
+            inner = app[-1] if _PY_FRAME.search(text) else app[0]
+            facts.frames[(inner.path, inner.line, inner.function)] += 1
+        for line in text.splitlines():
+            m = _EXCEPTION.match(line)
+            if m and m.group(1) != "Traceback":
+                facts.exceptions[line.strip()[:200]] += 1
+                break
+    return facts
+
+
+def sample_texts(ev: Evidence) -> list[str]:
+    return ["\n".join([s.text, *s.after]) for s in ev.error_samples]
+
+
+def new_patterns(ev: Evidence) -> list[LogPattern]:
+    return [p for p in ev.patterns if p.new]
+
+
+def new_trace_facts(ev: Evidence) -> TraceFacts:
+    """Frames from the records since onset that belong to new patterns (or all of them when the
+    patterns cannot say which are new)."""
+    fresh = new_patterns(ev)
+    texts = sample_texts(ev)
+    if fresh:
+        keys = [_key(p.template) for p in fresh] + [_key(p.sample) for p in fresh if p.sample]
+        chosen = [t for t in texts if any(k and k in t for k in keys)]
+        texts = chosen or texts
+        texts += [p.sample for p in fresh if p.sample]
+    return trace_facts(texts)
+
+
+def _key(template: str) -> str:
+    """The longest literal run of a pattern template, to find its records among the samples."""
+    parts = re.split(r"<[^>]*>|\*|\{[^}]*\}", template)
+    return max((p.strip() for p in parts), key=len, default="")[:80]
+
+
+def path_matches(trace_path: str, repo_file: str) -> bool:
+    """Does a path from a stack trace (absolute, in a container) name this repository file?"""
+    t = trace_path.replace("\\", "/").lstrip("./")
+    r = repo_file.replace("\\", "/").lstrip("./")
+    if not r or not t:
+        return False
+    if t == r or t.endswith("/" + r):
+        return True
+    # Java frames carry the package path only; a repo keeps it under src/main/java/...
+    return "/" in t and r.endswith("/" + t)
+
+
+def files_in_traces(changed: list[str], facts: TraceFacts) -> list[str]:
+    return [f for f in changed if any(path_matches(t, f) for t in facts.files)]
+
+
+def symbols_in_diff(diff: str, facts: TraceFacts) -> list[str]:
+    """Functions named in the traces that the diff defines or touches (hunk headers included)."""
+    out = []
+    for fn, _ in facts.functions.most_common(20):
+        if len(fn) < 3:
+            continue
+        if re.search(rf"^(?:@@.*|[+-].*)\b{re.escape(fn)}\b", diff, re.MULTILINE):
+            out.append(fn)
+    return out
+
+
+# ---------------------------------------------------------------- external causes
+
+_EXTERNAL = re.compile(
+    r"timed? ?out|timeout|ReadTimeout|ConnectTimeout|ConnectionError|connection (?:refused|reset)|ECONNREFUSED|ECONNRESET|"
+    r"ETIMEDOUT|EHOSTUNREACH|name resolution|getaddrinfo|NXDOMAIN|certificate|SSL|TLS handshake|\b429\b|rate.?limit|"
+    r"quota|throttl|\b50[234]\b|bad gateway|service unavailable|upstream|third.?party|provider",
+    re.IGNORECASE,
+)
+_CAPACITY = re.compile(
+    r"out of memory|OOM|MemoryError|OutOfMemory|too many (?:connections|open files)|pool (?:exhausted|timeout)|"
+    r"no space left|disk full|queue full|resource exhausted|deadlock|lock wait timeout|CPU throttl",
+    re.IGNORECASE,
+)
+
+
+def external_signals(ev: Evidence, traces: TraceFacts | None = None) -> list[str]:
+    """What reads like a dependency failing rather than our code: exception lines from the
+    records since onset first (they name the host), then new error pattern templates."""
+    out = [e for e, _ in (traces.exceptions.most_common(5) if traces else []) if _EXTERNAL.search(e)]
+    out += [p.template for p in new_patterns(ev) if _EXTERNAL.search(p.template)]
+    if not out:
+        out += [p.template for p in new_patterns(ev) if _EXTERNAL.search(p.sample[:400])]
+    return list(dict.fromkeys(out))[:5]
+
+
+def ago(minutes: float) -> str:
+    """A span a human reads at a glance: 7 min, 5 h, 3 days."""
+    if abs(minutes) < 90:
+        return f"{round(minutes)} min"
+    if abs(minutes) < 48 * 60:
+        return f"{round(minutes / 60)} h"
+    return f"{round(minutes / 1440)} days"
+
+
+def capacity_signals(ev: Evidence) -> list[str]:
+    texts = [p.template for p in new_patterns(ev)] + [p.template for p in ev.patterns[:10]]
+    return list(dict.fromkeys(t for t in texts if _CAPACITY.search(t)))[:5]
+
+
+# ---------------------------------------------------------------- deploys
+
+
+def is_rollback(d: Deploy, earlier: list[Deploy]) -> bool:
+    """A deploy that restores an older release: says so, or redeploys an older sha/version."""
+    if d.rollback_of:
+        return True
+    if d.description and re.match(r"\s*(roll(?:ed|ing)?[ -]?back|revert)", d.description, re.IGNORECASE):
+        return True
+    same = [e for e in earlier if e.service == d.service and e.started_at < d.started_at and e.succeeded]
+    if not same:
+        return False
+    last = same[-1]
+    for attr in ("sha", "version"):
+        mine = getattr(d, attr)
+        if mine and mine != getattr(last, attr) and any(getattr(e, attr) == mine for e in same[:-1]):
+            return True
+    return False
+
+
+def rollbacks_after(ev: Evidence, onset: datetime, service: str | None) -> list[Deploy]:
+    out = []
+    for i, d in enumerate(ev.deploys):
+        if d.started_at >= onset and d.succeeded and _same_service(d, service) and is_rollback(d, ev.deploys[:i]):
+            out.append(d)
+    return out
+
+
+def _same_service(d: Deploy, service: str | None) -> bool:
+    return service is None or d.service is None or d.service == service
+
+
+def rollback_target_for(deploys: list[Deploy], suspect: Deploy) -> Deploy | None:
+    """The last successful deploy of the suspect's service strictly before it (failed deploys,
+    releases a later rollback undid and redeploys of the suspect's own artifact skipped)."""
+    from incident.tools.deploys import last_good_before
+
+    return last_good_before(deploys, suspect)
+
+
+def target_ref(d: Deploy) -> RollbackTarget:
+    return RollbackTarget(id=d.id, sha=d.sha, at=d.started_at, service=d.service, version=d.version)
+
+
+# ---------------------------------------------------------------- changes and the suspect
+
+FilesFor = Callable[[Deploy], tuple[list[str], str]]  # a deploy's changed files and diff text
+
+
+@dataclass
+class Suspect:
+    change: ChangeRef
+    deploy: Deploy | None
+    score: float
+    files: list[str]
+    matched_files: list[str]
+    matched_symbols: list[str]
+
+
+def _minutes(onset: datetime | None, at: datetime) -> float | None:
+    return None if onset is None else round((onset - at).total_seconds() / 60, 1)
+
+
+def _deploy_ref(d: Deploy, onset: datetime | None) -> ChangeRef:
+    version = f" ({d.version})" if d.version and d.version != d.id else ""
+    status = "" if d.status in ("succeeded", "unknown") else f" [{d.status}]"
+    what = f": {d.description}" if d.description else ""
+    return ChangeRef(
+        kind="deploy", id=d.id, sha=d.sha, service=d.service, at=d.started_at,
+        summary=f"{d.service or 'deploy'} {d.id}{version}{status}{what}"[:200], minutes_before_onset=_minutes(onset, d.started_at),
+    )
+
+
+def _commit_ref(c: Commit, onset: datetime | None) -> ChangeRef:
+    return ChangeRef(
+        kind="commit", id=c.sha[:12], sha=c.sha, at=c.authored_at, summary=f"{c.subject[:150]} ({c.author})",
+        minutes_before_onset=_minutes(onset, c.authored_at),
+    )
+
+
+def changes_before(ev: Evidence, onset: datetime | None, service: str | None) -> tuple[list[Deploy], list[Commit], list[ChangeRef]]:
+    """Deploys and commits in the window before onset: the affected service's deploys first
+    (newest first), then other services', then commits."""
+    end = (onset + AFTER_ONSET_GRACE) if onset else ev.now
+    start = ev.window_start or (end - timedelta(hours=6))
+    deploys = [d for d in ev.deploys if start <= d.started_at <= end]
+    mine = sorted([d for d in deploys if _same_service(d, service)], key=lambda d: d.started_at, reverse=True)
+    others = sorted([d for d in deploys if not _same_service(d, service)], key=lambda d: d.started_at, reverse=True)
+    commits = [c for c in ev.commits if start <= c.authored_at <= end]
+    refs = [_deploy_ref(d, onset) for d in mine + others] + [_commit_ref(c, onset) for c in commits]
+    return mine + others, commits, refs
+
+
+def find_suspect(ev: Evidence, onset: datetime | None, service: str | None, files_for: FilesFor) -> Suspect | None:
+    """The change most likely to have triggered the incident, or None when nothing correlates."""
+    if onset is None:
+        return None
+    deploys, commits, _ = changes_before(ev, onset, service)
+    facts = new_trace_facts(ev)
+    best: Suspect | None = None
+    for d in deploys:
+        earlier = [e for e in ev.deploys if e.started_at < d.started_at]
+        if is_rollback(d, earlier):
+            continue
+        files, diff = files_for(d)
+        cand = _score(d, _deploy_ref(d, onset), onset, service, files, diff, facts)
+        if cand and (best is None or (cand.score, -abs(cand.change.minutes_before_onset or 0)) > (best.score, -abs(best.change.minutes_before_onset or 0))):
+            best = cand
+    if best is None and not ev.deploys:
+        # Without a deploy history a commit is only a suspect when the traces name its files.
+        for c in commits:
+            matched = files_in_traces(c.files, facts)
+            if matched:
+                ref = _commit_ref(c, onset)
+                ref.evidence = [f"changes {', '.join(matched[:3])}, named in the stack traces since onset",
+                                f"authored {ref.minutes_before_onset} min before onset (no deploy history to say when it shipped)"]
+                return Suspect(ref, None, 4.0, c.files, matched, [])
+    return best
+
+
+def _score(d: Deploy, ref: ChangeRef, onset: datetime, service: str | None, files: list[str], diff: str, facts: TraceFacts) -> Suspect | None:
+    minutes = ref.minutes_before_onset or 0.0
+    same = _same_service(d, service)
+    matched = files_in_traces(files, facts)
+    symbols = symbols_in_diff(diff, facts) if matched else []
+    evidence: list[str] = []
+    close = max(minutes, 0.0)
+    time_score = 3.0 if close <= 15 else 2.0 if close <= CORRELATION_MINUTES else 1.0 if close <= 180 else 0.3
+    when = f"{minutes:g} min before onset" if minutes >= 0 else f"{-minutes:g} min after onset (rollout still finishing)"
+    evidence.append(f"deployed {when} ({iso(d.started_at)})")
+    score = time_score + (2.0 if same else 0.0)
+    if same and service:
+        evidence.append(f"a deploy of the affected service {service}")
+    if matched:
+        score += 4.0
+        evidence.append(f"changed {', '.join(matched[:3])}, named in {sum(facts.files[t] for t in facts.files if any(path_matches(t, f) for f in matched))} stack trace frame(s) since onset")
+    if symbols:
+        score += 1.0
+        evidence.append(f"its diff touches {', '.join(symbols[:3])}, the function(s) in the traces")
+    correlated = bool(matched) or (same and close <= CORRELATION_MINUTES) or (not same and close <= OTHER_SERVICE_MINUTES)
+    if not correlated:
+        return None
+    if not d.succeeded:
+        if not matched:
+            return None  # a failed deploy did not ship, unless its files are what is failing
+        score -= 3.0
+        evidence.append(f"status {d.status}: a partial rollout may still have shipped it")
+    ref.evidence = evidence
+    return Suspect(ref, d, score, files, matched, symbols)
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+def _ratio(e: EndpointStat) -> float:
+    return e.errors / e.total if e.total else 0.0
+
+
+def affected_and_working(ev: Evidence) -> tuple[list[str], list[str]]:
+    """Endpoints whose error share rose since the onset, and those that kept working."""
+    before = {e.name: e for e in ev.endpoints_before}
+    affected: list[tuple[float, str]] = []
+    working: list[str] = []
+    for e in ev.endpoints_after:
+        b = before.get(e.name)
+        base = _ratio(b) if b else 0.0
+        r = _ratio(e)
+        if e.errors >= 3 and r >= max(2 * base, base + 0.02):
+            affected.append((r, f"{e.name} ({e.errors}/{e.total} failing, {pct(r)})"))
+        elif e.total >= 5 and r <= base + 0.01:
+            working.append(f"{e.name} ({e.errors}/{e.total} errors, as before)")
+    return [a for _, a in sorted(affected, reverse=True)], working

@@ -1,0 +1,229 @@
+"""What every offline phase shares: the onset, the suspect change, its diff, the rollback target.
+
+Computed once per phase from the brief. When an earlier phase already decided something (the
+assess phase's onset and suspect, whichever engine answered it), later phases build on that
+answer instead of recomputing their own, so the walk tells one story.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from incident.clock import iso
+from incident.engines import analysis as an
+from incident.engines.base import Brief
+from incident.models import AssessOutput, ClassifyOutput, Commit, Deploy, Evidence, RollbackTarget
+from incident.tools.base import Toolbox
+
+_MAX_DETAILS = 4  # commit diffs read per deploy
+
+
+@dataclass
+class DiffCache:
+    """Deploy -> (changed files, diff text), shared across phases of one engine instance."""
+
+    entries: dict[tuple[str, str, str | None, str | None, str | None], tuple[list[str], str]] = field(default_factory=dict)
+    tags: dict[tuple[str, str | None, str], tuple[str, str] | None] = field(default_factory=dict)  # version -> (tag, sha)
+
+
+@dataclass
+class Facts:
+    brief: Brief
+    toolbox: Toolbox | None
+    cache: DiffCache
+    calls: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def ev(self) -> Evidence:
+        return self.brief.evidence
+
+    @property
+    def service(self) -> str | None:
+        return self.brief.service or self.ev.service
+
+    @property
+    def repo(self) -> Path | None:
+        return self.toolbox.ctx.repo if self.toolbox is not None else None
+
+    @property
+    def assess(self) -> AssessOutput | None:
+        out = self.brief.outputs.get("assess")
+        return out if isinstance(out, AssessOutput) else None
+
+    @property
+    def classify(self) -> ClassifyOutput | None:
+        out = self.brief.outputs.get("classify")
+        return out if isinstance(out, ClassifyOutput) else None
+
+    @property
+    def symptom(self) -> str:
+        return " ".join(x for x in (self.brief.symptom, self.brief.alert, self.brief.title) if x)
+
+    @cached_property
+    def onset(self) -> datetime | None:
+        if self.assess is not None and self.assess.onset is not None:
+            return self.assess.onset
+        tl = self.ev.timeline
+        if tl is not None and tl.onset is not None:
+            return tl.onset
+        return self.brief.started_at
+
+    @cached_property
+    def onset_source(self) -> str:
+        tl = self.ev.timeline
+        if tl is not None and tl.onset is not None and tl.onset == self.onset:
+            return "error_timeline"
+        return "assess" if self.assess is not None and self.assess.onset else "operator (--started)"
+
+    @cached_property
+    def traces(self) -> an.TraceFacts:
+        return an.new_trace_facts(self.ev)
+
+    @cached_property
+    def suspect(self) -> an.Suspect | None:
+        if self.assess is not None:
+            return self._suspect_from_assess()
+        found = an.find_suspect(self.ev, self.onset, self.service, self.files_for)
+        if found is not None and found.deploy is not None and not found.change.sha:
+            tagged = self.tag_of(found.deploy)
+            if tagged:
+                found.change.sha = tagged[1]
+                found.change.evidence.append(f"version {found.deploy.version} is release tag {tagged[0]} ({tagged[1][:12]})")
+        return found
+
+    def _suspect_from_assess(self) -> an.Suspect | None:
+        ref = self.assess.suspect_change if self.assess else None
+        if ref is None:
+            return None
+        deploy = next((d for d in self.ev.deploys if d.id == ref.id and (ref.service is None or d.service == ref.service)), None)
+        if deploy is None:
+            files = next((c.files for c in self.ev.commits if ref.sha and c.sha.startswith(ref.sha[:12])), [])
+            return an.Suspect(ref, None, 0.0, files, an.files_in_traces(files, self.traces), [])
+        files, diff = self.files_for(deploy)
+        matched = an.files_in_traces(files, self.traces)
+        return an.Suspect(ref, deploy, 0.0, files, matched, an.symbols_in_diff(diff, self.traces) if matched else [])
+
+    @cached_property
+    def rollback_target(self) -> RollbackTarget | None:
+        if self.assess is not None:
+            return self.assess.rollback_target
+        s = self.suspect
+        if s is None or s.deploy is None:
+            return None
+        d = an.rollback_target_for(self.ev.deploys, s.deploy)
+        if d is None:
+            return None
+        target = an.target_ref(d)
+        if not target.sha and (tagged := self.tag_of(d)):
+            target.sha = tagged[1]
+        return target
+
+    @cached_property
+    def rollbacks(self) -> list[Deploy]:
+        return an.rollbacks_after(self.ev, self.onset, self.service) if self.onset else []
+
+    @cached_property
+    def mitigation(self) -> tuple[datetime | None, str]:
+        """The operator-confirmed mitigation time, else a rollback deploy seen after the onset."""
+        if self.brief.mitigation_at is not None:
+            return self.brief.mitigation_at, f"mitigation recorded by the operator at {iso(self.brief.mitigation_at)}"
+        if self.rollbacks:
+            d = self.rollbacks[0]
+            return d.started_at, f"rollback deploy {d.service + ' ' if d.service else ''}{d.id} at {iso(d.started_at)}"
+        return None, ""
+
+    @cached_property
+    def external(self) -> list[str]:
+        return an.external_signals(self.ev, self.traces)
+
+    @cached_property
+    def diff(self) -> str:
+        s = self.suspect
+        return self.files_for(s.deploy)[1] if s is not None and s.deploy is not None else ""
+
+    # ------------------------------------------------------------ git, read-only
+
+    def files_for(self, d: Deploy) -> tuple[list[str], str]:
+        """Files a deploy changed and the diff of its commits that matter, via read-only git."""
+        repo = self.repo
+        if repo is None:
+            return [], ""
+        key = (str(repo), d.id, d.service, d.sha, d.version)
+        if key not in self.cache.entries:
+            self.cache.entries[key] = self._read_deploy(repo, d)
+        return self.cache.entries[key]
+
+    def _call(self, tool: str, args: dict[str, Any], fn: Any) -> Any:
+        try:
+            result = fn()
+        except Exception as e:  # noqa: BLE001 - a missing ref or a broken repo is evidence we lack, not a crash
+            self.calls.append({"tool": tool, "args": args, "status": "error", "detail": str(getattr(e, "message", e))[:200]})
+            return None
+        self.calls.append({"tool": tool, "args": args, "status": "ok"})
+        return result
+
+    @cached_property
+    def _services(self) -> set[str]:
+        return {d.service for d in self.ev.deploys if d.service}
+
+    def tag_of(self, d: Deploy) -> tuple[str, str] | None:
+        """The release tag (name, sha) for a deploy known only by its version, if the repo has one."""
+        repo = self.repo
+        if repo is None or not d.version or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", d.version):
+            return None
+        key = (str(repo), d.service, d.version)
+        if key not in self.cache.tags:
+            from incident.tools.git import list_tags
+
+            version = d.version
+            tags = self._call("list_tags", {"pattern": f"*{version}"}, lambda: list_tags(repo, f"*{version}", max_count=20)) or []
+            named = [t for t in tags if re.search(rf"(^|[/@_-]|v){re.escape(version)}$", t.name)]
+            # A monorepo tags every service's releases: prefer the tag that names this service.
+            named.sort(key=lambda t: d.service is not None and d.service in t.name, reverse=True)
+            self.cache.tags[key] = (named[0].name, named[0].sha) if named else None
+        return self.cache.tags[key]
+
+    def _ref_for(self, d: Deploy) -> str | None:
+        if d.sha and re.fullmatch(r"[0-9a-fA-F]{7,64}", d.sha):
+            return d.sha
+        tagged = self.tag_of(d)
+        return tagged[1] if tagged else None
+
+    def _read_deploy(self, repo: Path, d: Deploy) -> tuple[list[str], str]:
+        from incident.tools.git import commit_detail, commits_between
+
+        ref = self._ref_for(d)
+        if ref is None:
+            return [], ""
+        prev = an.rollback_target_for(self.ev.deploys, d)
+        prev_ref = self._ref_for(prev) if prev is not None else None
+        commits: list[Commit] = []
+        if prev_ref:
+            commits = self._call("commits_between", {"base": prev_ref, "head": ref},
+                                 lambda: commits_between(repo, prev_ref, ref, max_count=50)) or []
+        if not commits:
+            detail = self._call("show_commit", {"ref": ref}, lambda: commit_detail(repo, ref))
+            return (list(detail.commit.files), detail.diff) if detail else ([], "")
+        commits = [c for c in commits if _owned(c.files, d.service, self._services)] or commits
+        files = list(dict.fromkeys(f for c in commits for f in _owned(c.files, d.service, self._services)))
+        traced = [c for c in commits if an.files_in_traces(c.files, self.traces)] or commits[:1]
+        diffs = []
+        for c in traced[:_MAX_DETAILS]:
+            detail = self._call("show_commit", {"ref": c.sha}, lambda c=c: commit_detail(repo, c.sha))
+            if detail is not None:
+                diffs.append(detail.diff)
+        return files, "\n".join(diffs)
+
+
+def _owned(files: list[str], service: str | None, services: set[str]) -> list[str]:
+    """In a monorepo the range between two releases of one service carries every service's
+    commits; a directory named after another deployed service is that service's, not this one's."""
+    if not service:
+        return files
+    others = services - {service}
+    return [f for f in files if not any(part in others for part in f.split("/")[:-1])]

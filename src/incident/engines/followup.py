@@ -1,0 +1,152 @@
+"""Verify and review, offline: did the mitigation bring the error rate back, what is left, and
+which action items (P0-P3, owners left blank: assigning people is the team's decision)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from incident.clock import iso
+from incident.engines import analysis as an
+from incident.engines.facts import Facts
+from incident.models import (
+    ActionItem,
+    ClassifyOutput,
+    DiagnoseOutput,
+    FixOutput,
+    Priority,
+    ReviewOutput,
+    VerifyOutput,
+)
+
+SETTLE = timedelta(minutes=2)  # a rollout takes a minute or two to replace every instance
+
+
+def _status(before: an.Rate, after: an.Rate, base_ratio: float | None, base_pm: float) -> str:
+    if after.minutes <= 0:
+        return "unknown"
+    if after.ratio is not None and before.ratio is not None:
+        base = base_ratio or 0.0
+        if after.ratio <= max(2 * base, base + 0.005):
+            return "working"
+        return "partially working" if after.ratio < before.ratio * 0.5 else "not working"
+    b, a = before.per_min or 0.0, after.per_min or 0.0
+    if a <= max(2 * base_pm, base_pm + 0.5):
+        return "working"
+    return "partially working" if a < b * 0.5 else "not working"
+
+
+def verify(f: Facts) -> VerifyOutput:
+    ev, onset, tl = f.ev, f.onset, f.ev.timeline
+    at, how = f.mitigation
+    if at is None or onset is None:
+        why = "no mitigation time is known (none recorded, no rollback deploy after the onset)" if at is None else "no onset is known"
+        return VerifyOutput(
+            status="unknown", residual_issues=[], fix_still_needed=True,
+            next_step="apply a mitigation, record when it ran (answer the prompt, or `incident mark ID mitigated`), then verify again",
+            summary=f"Cannot verify yet: {why}.", citations=["error_timeline"] if tl else [],
+        )
+    before = an.rate(ev, onset, at)
+    settled = at + SETTLE if ev.now - at >= 2 * SETTLE else at
+    after = an.rate(ev, settled, None)
+    base_ratio = tl.baseline_error_ratio if tl else None
+    status = _status(before, after, base_ratio, tl.baseline_errors_per_min if tl else 0.0)
+    recovered = tl.recovered_at if tl and tl.recovered_at and tl.recovered_at >= onset else None
+    if recovered is None and status == "working" and tl is not None:
+        recovered = next((b.at for b in tl.buckets if b.at >= at and b.errors <= max(1.0, 2 * tl.baseline_errors_per_min)), None)
+    residual: list[str] = []
+    impact = an.rate(ev, onset, recovered or at)
+    affected, _ = an.affected_and_working(ev)
+    if impact.errors:
+        where = f" on {affected[0].split(' (')[0]}" if affected else ""
+        residual.append(f"{impact.errors} failed requests{where} between {iso(onset)} and {iso(recovered or at)}: reconcile them (retries, orders, payments, jobs)")
+    for p in an.new_patterns(ev):
+        if p.last_seen is not None and p.last_seen >= settled:
+            residual.append(f"still seen after the mitigation: {p.template[:120]} (last at {iso(p.last_seen)})")
+    if status == "partially working":
+        residual.append(f"error ratio still {an.pct(after.ratio)} against a baseline of {an.pct(base_ratio)}")
+    if status == "unknown":
+        residual.append("no log lines after the mitigation yet: wait a few minutes and verify again")
+    diag = f.brief.outputs.get("diagnose")
+    external = isinstance(diag, DiagnoseOutput) and diag.category == "external dependency failure"
+    fix_needed = not (external and status == "working")
+    nxt = {
+        "working": "keep watching the error rate for 30 minutes; then the proper fix" + (" and root-cause analysis" if "diagnose" not in f.brief.outputs else ""),
+        "partially working": "look at the residual errors; consider the next mitigation in the list",
+        "not working": "escalate and apply the next mitigation; the change rolled back may not be the trigger",
+        "unknown": "verify again once the logs cover a few minutes after the mitigation",
+    }[status]
+    summary = (f"Mitigation ({how}) is {status}: {an.pct(before.ratio)} failing before, {an.pct(after.ratio)} after"
+               + (f"; recovered at {iso(recovered)}" if recovered else "") + ".")
+    return VerifyOutput(
+        mitigation_at=at, errors_per_min_before=before.per_min, errors_per_min_after=after.per_min,
+        error_ratio_before=before.ratio, error_ratio_after=after.ratio, status=status, recovered_at=recovered,  # type: ignore[arg-type]
+        residual_issues=residual, fix_still_needed=fix_needed, next_step=nxt, summary=summary,
+        citations=["error_timeline", how] + (["log_patterns"] if ev.patterns else []),
+    )
+
+
+def review(f: Facts) -> ReviewOutput:
+    out = f.brief.outputs
+    classify = out.get("classify")
+    diag = out.get("diagnose")
+    fixo = out.get("fix")
+    ver = out.get("verify")
+    items: list[ActionItem] = []
+
+    def add(text: str, p: Priority, cat: str) -> None:
+        items.append(ActionItem(description=text, priority=p, category=cat))
+
+    category = diag.category if isinstance(diag, DiagnoseOutput) else "unknown"
+    still_hurting = not (isinstance(ver, VerifyOutput) and ver.status == "working")
+    if isinstance(fixo, FixOutput) and fixo.plan and category != "unknown":
+        add(f"{fixo.plan[0]} (not yet shipped)", "P0" if still_hurting else "P1", "code fix")
+    elif category == "unknown":
+        add("Establish the root cause: the evidence did not show it", "P0" if still_hurting else "P1", "investigation")
+    if isinstance(fixo, FixOutput) and fixo.tests_to_add:
+        add(f"Add {fixo.tests_to_add[0]}", "P1", "test coverage")
+    if isinstance(ver, VerifyOutput):
+        for r in ver.residual_issues:
+            if "failed requests" in r:
+                add(r[0].upper() + r[1:], "P1", "data reconciliation")
+    service = f.service or "the service"
+    add(f"Alert on {service}'s error ratio (for example over 1% or twice the baseline for 5 minutes) and route it to on-call", "P2", "monitoring")
+    if f.suspect is not None and f.suspect.change.kind == "deploy":
+        add(f"Gate {service} releases on a canary or an error-rate check so a bad release halts itself", "P2", "process")
+    if f.brief.runbook_id:
+        add(f"Update runbook {f.brief.runbook_id} with what this incident taught (signals, the rollback that worked)", "P2", "runbook")
+    else:
+        add(f"Write a runbook for {service}: how to roll back, vetted commands, how to verify", "P2", "runbook")
+    if isinstance(diag, DiagnoseOutput):
+        for risk in diag.related_risks[:2]:
+            add(f"Check related risk: {risk}", "P3", "related risk")
+    went_well, could_improve = _lessons(f, classify, ver, diag)
+    factors = list(diag.contributing_factors) if isinstance(diag, DiagnoseOutput) else []
+    summary = f"{len(items)} action items ({', '.join(sorted({i.priority for i in items}))}); owners left blank for the team to assign."
+    return ReviewOutput(
+        action_items=items, went_well=went_well, could_improve=could_improve, contributing_factors=factors,
+        summary=summary, citations=[name for name in ("classify", "assess", "contain", "diagnose", "fix", "verify") if name in out],
+    )
+
+
+def _lessons(f: Facts, classify: object, ver: object, diag: object) -> tuple[list[str], list[str]]:
+    well: list[str] = []
+    improve: list[str] = []
+    tl = f.ev.timeline
+    if tl is not None and tl.onset is not None:
+        well.append(f"the logs dated the onset to the minute ({iso(tl.onset)})")
+    if f.rollback_target is not None:
+        well.append(f"a known-good release ({f.rollback_target.id}) was identified for the rollback")
+    if isinstance(ver, VerifyOutput) and ver.status == "working" and ver.mitigation_at and f.onset:
+        minutes = round((ver.mitigation_at - f.onset).total_seconds() / 60)
+        well.append(f"the mitigation worked, {minutes} min after the onset")
+    elif isinstance(ver, VerifyOutput) and ver.status in ("not working", "partially working"):
+        improve.append(f"the first mitigation was {ver.status}")
+    if isinstance(classify, ClassifyOutput) and classify.classification != "post-incident" and f.onset is not None:
+        gap = round((f.brief.now - f.onset).total_seconds() / 60)
+        if gap >= 5:
+            improve.append(f"errors had run {gap} min when this triage started: detection could be faster")
+    if isinstance(diag, DiagnoseOutput) and diag.why_not_caught:
+        improve.append(diag.why_not_caught)
+    if not f.ev.deploys:
+        improve.append("no deploy history was available to the triage")
+    return well, improve
