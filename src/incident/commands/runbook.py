@@ -170,7 +170,7 @@ def dry_run(
     from incident.render import runbook as out
 
     rt = runtime(config=config, json=json_output)
-    report = run(runbook, scenario, engine=engine, settings=rt.settings, tolerance_minutes=tolerance)
+    report = run(runbook, scenario, engine=engine, settings=rt.settings, tolerance_minutes=tolerance, clock=rt.clock)
     if junit is not None:
         _write(junit, junit_xml(report))
     if json_output:

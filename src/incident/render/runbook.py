@@ -82,9 +82,10 @@ def dry_run(report: Any) -> None:
     for e in report.expectations:
         mark = Text("PASS ", style="green") if e.passed else Text("FAIL ", style="bold red")
         detail = f"expected {e.expected}, got {e.actual}"
-        c.print(mark + Text(f"{e.name:<22}") + Text(clean(detail)) + (Text("  " + clean(e.note), style="dim") if e.note else Text("")))
+        note = Text("  (" + clean(e.note) + ")", style="dim") if e.note else Text("")
+        c.print(mark + Text(f"{e.name:<16}") + Text(clean(detail)) + note, soft_wrap=True)
     for n in report.notices:
-        c.print(Text("note: " + clean(n), style="dim"))
+        c.print(Text("note: " + clean(n), style="dim"), soft_wrap=True)
     passed = sum(e.passed for e in report.expectations)
     verdict = Text("passed", style="green") if report.passed else Text("failed", style="bold red")
     c.print(Text(f"{passed}/{len(report.expectations)} expectations met — ") + verdict + Text(" (nothing was executed)", style="dim"))
