@@ -1,0 +1,208 @@
+"""`incident logs search | timeline | patterns`: the log tools at the operator's fingertips.
+
+Paths default to the configured service's log globs. The read roots are the directories of the
+paths named here (the operator named them) plus config `roots` and any `--root`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from incident.commands.common import ConfigOption, JsonOption, NowOption, runtime
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from incident.models import SourceNote
+    from incident.runtime import Runtime
+
+logs_app = typer.Typer(
+    help="Search logs, chart errors per minute, and cluster lines into patterns (read-only).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+PathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Log files, globs, directories or - for stdin (default: the service's logs from config).", show_default=False),
+]
+SinceOption = Annotated[str | None, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration such as 2h.", show_default=False)]
+UntilOption = Annotated[str | None, typer.Option("--until", help="End (same forms).", show_default=False)]
+ServiceOption = Annotated[str | None, typer.Option("--service", "-s", help="Service whose configured logs to read.", show_default=False)]
+RootOption = Annotated[list[str] | None, typer.Option("--root", help="Another directory logs may be read from (repeatable).", show_default=False)]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(logs_app, name="logs")
+
+
+def _files(rt: Runtime, specs: list[str] | None, service: str | None, extra_roots: list[str] | None) -> tuple[list[Path], list[SourceNote]]:
+    from incident.errors import NotFound, UsageError
+    from incident.tools.base import Roots
+    from incident.tools.logscan import expand_paths
+
+    s = rt.settings
+    if not specs:
+        svc = s.service(service)
+        if svc is None or not svc.logs:
+            raise UsageError("no log files given", "name files or globs, or set `logs:` for the service in .incident.yaml")
+        specs = [str(s.resolve(x)) for x in svc.logs]
+    roots = [_dir_of(x) for x in specs if x != "-"] + [str(s.resolve(r)) for r in s.roots] + list(extra_roots or [])
+    files, notes = expand_paths(specs, Roots.of(*roots), allow_stdin=True)
+    if not files:
+        first = next((n for n in notes if n.refused), None)
+        raise NotFound(
+            "no readable log files" + (f": {first.path}: {first.reason}" if first else ""),
+            (first.hint if first and first.hint else "check the paths; globs must match at least one file"),
+        )
+    return files, notes
+
+
+def _dir_of(spec: str) -> str:
+    """The directory a spec names: a directory itself, a file's parent, a glob's fixed prefix."""
+    p = os.path.expanduser(spec)
+    if glob.has_magic(p):
+        parts = p.split(os.sep)
+        fixed = [x for x in parts[: next(i for i, x in enumerate(parts) if glob.has_magic(x))]]
+        return os.sep.join(fixed) or "."
+    return p if os.path.isdir(p) else (os.path.dirname(os.path.abspath(p)) or ".")
+
+
+def _rt(config: Any, now: str | None, json_output: bool) -> Runtime:
+    return runtime(config=config, now=now, json=json_output)
+
+
+def _notes_json(notes: list[SourceNote]) -> list[dict[str, Any]]:
+    return [n.model_dump(mode="json") for n in notes]
+
+
+@logs_app.command("search")
+def search_cmd(
+    pattern: Annotated[str, typer.Argument(help="Regular expression (or text with --literal).", show_default=False)],
+    paths: PathsArg = None,
+    literal: Annotated[bool, typer.Option("--literal", "-F", help="Search the pattern as plain text.")] = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    context: Annotated[int, typer.Option("--context", "-C", min=0, max=20, help="Lines of context either side.")] = 0,
+    max_hits: Annotated[int, typer.Option("--max", min=1, max=100000, help="Stop after this many hits.")] = 200,
+    service: ServiceOption = None,
+    root: RootOption = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    now: NowOption = None,
+) -> None:
+    """Search logs (plain, rotated, .gz or stdin) for a regex or text, within a time window.
+
+    Example: incident logs search 'SocketTimeout' /var/log/checkout/app.log --since 1h -C 3
+    """
+    from incident import render
+    from incident.clock import parse_when
+    from incident.render import logs as out
+    from incident.tools.logs import search
+
+    rt = _rt(config, now, json_output)
+    at = rt.clock()
+    files, notes = _files(rt, paths, service, root)
+    res = search(files, pattern, literal=literal, since=parse_when(since, now=at) if since else None,
+                 until=parse_when(until, now=at) if until else None, now=at, context=context, max_hits=max_hits)
+    if json_output:
+        render.print_json({"schema_version": 1, **res.model_dump(mode="json"), "sources": _notes_json(notes)})
+        return
+    out.source_notes(notes)
+    out.search_result(res.hits, truncated=res.truncated, files=res.files_scanned, engine=res.engine, max_hits=max_hits)
+
+
+@logs_app.command("timeline")
+def timeline_cmd(
+    paths: PathsArg = None,
+    since: Annotated[str, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration before now.")] = "2h",
+    until: UntilOption = None,
+    deploys: Annotated[str | None, typer.Option("--deploys", help="A deploy history file to mark on the chart.", show_default=False)] = None,
+    deploys_format: Annotated[str | None, typer.Option("--deploys-format", help="Its format (default: detected).", show_default=False)] = None,
+    width: Annotated[int, typer.Option("--width", min=10, max=400, help="Chart width in columns.")] = 60,
+    service: ServiceOption = None,
+    root: RootOption = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    now: NowOption = None,
+) -> None:
+    """Errors per minute with the baseline, the onset and whether it is still elevated, as a chart.
+
+    Example: incident logs timeline /var/log/checkout/*.log --since 3h --deploys deploys.jsonl
+    """
+    from incident import render
+    from incident.clock import parse_when
+    from incident.render import logs as out
+    from incident.tools.timeline import error_timeline
+
+    rt = _rt(config, now, json_output)
+    at = rt.clock()
+    files, notes = _files(rt, paths, service, root)
+    start = parse_when(since, now=at)
+    end = parse_when(until, now=at) if until else None
+    with out.progress("scanning logs", enabled=not json_output) as tick:
+        tl = error_timeline(files, since=start, until=end, now=at, progress=tick)
+    marks = _read_deploys(deploys, deploys_format, notes)
+    if json_output:
+        render.print_json({"schema_version": 1, "timeline": tl.model_dump(mode="json"),
+                           "deploys": [d.model_dump(mode="json") for d in marks], "sources": _notes_json(notes)})
+        return
+    out.source_notes(notes)
+    out.timeline_view(tl, marks, width=width)
+
+
+def _read_deploys(path: str | None, fmt: str | None, notes: list[SourceNote]) -> list[Any]:
+    if not path:
+        return []
+    from pathlib import Path
+
+    from incident.models import SourceNote
+
+    try:
+        from incident.tools.deploys import read_deploys
+    except ImportError:
+        notes.append(SourceNote(kind="deploys", path=path, refused=True, reason="deploy reading is not available in this build"))
+        return []
+    return list(read_deploys(Path(path), fmt))
+
+
+@logs_app.command("patterns")
+def patterns_cmd(
+    paths: PathsArg = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    level: Annotated[str, typer.Option("--level", help="Lowest level to include: any, warn or error.")] = "error",
+    new_since: Annotated[str | None, typer.Option("--new-since", help="Mark templates first seen at/after this time.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000, help="How many templates to show.")] = 50,
+    service: ServiceOption = None,
+    root: RootOption = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    now: NowOption = None,
+) -> None:
+    """Cluster log lines into templates (ids, numbers, IPs, paths masked), most frequent first.
+
+    Example: incident logs patterns app.log --since 3h --new-since 14:10 --level warn
+    """
+    from incident import render
+    from incident.clock import parse_when
+    from incident.errors import UsageError
+    from incident.render import logs as out
+    from incident.tools.patterns import mine_patterns
+
+    if level not in ("any", "warn", "error"):
+        raise UsageError(f"--level must be any, warn or error, not {level!r}")
+    rt = _rt(config, now, json_output)
+    at = rt.clock()
+    files, notes = _files(rt, paths, service, root)
+    pats = mine_patterns(files, since=parse_when(since, now=at) if since else None, until=parse_when(until, now=at) if until else None,
+                         now=at, level=level, new_since=parse_when(new_since, now=at) if new_since else None, limit=limit)  # type: ignore[arg-type]  # checked above
+    if json_output:
+        render.print_json({"schema_version": 1, "patterns": [p.model_dump(mode="json") for p in pats], "sources": _notes_json(notes)})
+        return
+    out.source_notes(notes)
+    out.patterns_table(pats)
