@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from tests.report_fixtures import active_then_mitigated, external_cause, post_incident, snapshot, t
 
 from incident import journal as j
 from incident.comms import (
@@ -19,7 +20,6 @@ from incident.comms import (
 )
 from incident.errors import UsageError
 from incident.state import IncidentState, fold
-from report_fixtures import active_then_mitigated, external_cause, post_incident, snapshot, t
 
 # Words that would reveal the suspected cause of scenario A on a public status page.
 CAUSE_WORDS = ("rev-27", "rev-26", "deploy", "pool", "config", "roll", "database", "cause")
@@ -156,6 +156,9 @@ def test_mark_records_the_given_time(tmp_path: Path) -> None:
         mark(b.journal, "recovered", at=now + timedelta(minutes=5), now=now)
     with pytest.raises(UsageError, match="unknown status"):
         mark(b.journal, "fixed", at=None, now=now)
+    # started 22:10 the day before: a recovery before that is a misread HH:MM, not a fact
+    with pytest.raises(UsageError, match="before the incident started"):
+        mark(b.journal, "recovered", at=t("21:00"), now=now)
 
 
 def test_snapshot_initial_comms(tmp_path: Path) -> None:

@@ -6,12 +6,20 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.report_fixtures import (
+    ACTORS,
+    Built,
+    active_then_mitigated,
+    external_cause,
+    post_incident,
+    snapshot,
+    t,
+)
 
 from incident import journal as j
 from incident.report import Postmortem, build_postmortem, draft_narrative, render_postmortem_markdown
 from incident.report_text import text_chart
 from incident.state import fold
-from report_fixtures import ACTORS, Built, active_then_mitigated, external_cause, post_incident, snapshot, t
 
 SECTIONS = [
     "## Summary",

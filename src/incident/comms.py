@@ -19,7 +19,7 @@ from incident.blameless import actor_names, scrub
 from incident.clock import iso, to_utc
 from incident.errors import UsageError
 from incident.models import SCHEMA_VERSION
-from incident.state import IncidentState
+from incident.state import IncidentState, fold
 
 CommsKind = Literal["initial", "update", "resolved"]
 KINDS: tuple[str, ...] = ("initial", "update", "resolved")
@@ -238,8 +238,9 @@ def _next_step(state: IncidentState, kind: CommsKind | None, overdue: float) -> 
     if kind is None:
         return f"no update due; write the postmortem: incident postmortem {state.id}" if not state.postmortem_path else "no update due"
     cmd = f"incident comms {state.id} --kind {kind}"
+    what = "the next update" if kind == "update" else f"the {kind} update"
     if overdue > 0:
-        return f"the {kind} update is {overdue:g} min overdue: {cmd}"
+        return f"{what} is {overdue:g} min overdue: {cmd}"
     return f"next: {cmd} when it is due"
 
 
@@ -251,6 +252,10 @@ def mark(journal: j.Journal, status_: str, *, at: datetime | None, now: datetime
     when = to_utc(at) if at is not None else now
     if when > now + FUTURE_SLACK:
         raise UsageError(f"--at {iso(when)} is in the future", "give the time it happened (UTC), e.g. --at 14:43")
-    if not journal.path.exists():
-        journal.read()  # raises NotFound with a hint
+    state = fold(journal.read().events)  # raises NotFound with a hint
+    if status_ != "alerted" and state.started_at and when < state.started_at:
+        raise UsageError(
+            f"--at {iso(when)} is before the incident started ({iso(state.started_at)})",
+            "a bare HH:MM means its most recent occurrence; give a full ISO 8601 time to be exact",
+        )
     return journal.append(j.STATUS_CHANGED, {"status": status_, "at": iso(when), "given": at is not None})

@@ -190,21 +190,7 @@ class _Facts:
             return None
 
     def _evidence_json(self, name: str, model: Any) -> Any:
-        path = self.folder / "evidence" / name
-        try:
-            if not path.is_file() or path.stat().st_size > MAX_EVIDENCE_BYTES:
-                return None
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as e:
-            self.warnings.append(f"evidence/{name}: unreadable ({e.__class__.__name__}); left out")
-            return None
-        from pydantic import TypeAdapter
-
-        try:
-            return TypeAdapter(model).validate_python(data)
-        except ValidationError:
-            self.warnings.append(f"evidence/{name}: not in the expected shape; left out")
-            return None
+        return read_evidence_json(self.folder, name, model, self.warnings)
 
     def status_events(self, status: str) -> list[datetime]:
         out = []
@@ -212,6 +198,27 @@ class _Facts:
             if ev.type == j.STATUS_CHANGED and ev.payload.get("status") == status:
                 out.append(_when(ev.payload.get("at"), ev.at))
         return out
+
+
+def read_evidence_json(folder: Path, name: str, model: Any, warnings: list[str]) -> Any:
+    """A saved evidence file (`evidence/<name>`) validated as `model`, or None with a warning.
+
+    The file may be edited, truncated or huge by the time a report is written."""
+    from pydantic import TypeAdapter
+
+    path = folder / "evidence" / name
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_EVIDENCE_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        warnings.append(f"evidence/{name}: unreadable ({e.__class__.__name__}); left out")
+        return None
+    try:
+        return TypeAdapter(model).validate_python(data)
+    except ValidationError:
+        warnings.append(f"evidence/{name}: not in the expected shape; left out")
+        return None
 
 
 def _when(value: Any, default: datetime) -> datetime:
@@ -245,138 +252,10 @@ def duration_text(minutes: float | None) -> str:
     return f"{h} h {m} min" if h else f"{m} min"
 
 
-# ---------------------------------------------------------------- key times
-
-
-def _key_times(f: _Facts) -> list[KeyTime]:
-    st = f.state
-    created = f.events[0].payload
-    rows: list[KeyTime] = []
-
-    def add(key: Any, label: str, at: datetime | None, source: str, missing: str) -> None:
-        rows.append(KeyTime(key=key, label=label, at=at, source=source if at else "", todo=None if at else todo(missing)))
-
-    if st.started_at is not None:
-        src = "the operator's --started" if created.get("started_at") else "onset found in the error timeline (assess)"
-        add("started", "Impact started", st.started_at, src, "")
-    else:
-        onset = f.timeline.onset if f.timeline else None
-        add("started", "Impact started", onset, "evidence/timeline.json onset",
-            "when user impact began (first errors); pass --started to `incident new` or check the error timeline")
-    add("detected", "Detected (incident opened)", st.detected_at, "incident.created", "when the incident was detected")
-    alerted = f.status_events("alerted")
-    alerted_at = alerted[0] if alerted else (_when(created.get("alerted_at"), st.created_at) if created.get("alerted_at") else None)
-    add("alerted", "Team alerted", alerted_at, "status.changed alerted" if alerted else "incident.created",
-        "when the team was paged or alerted (`incident mark ID alerted --at TIME`)")
-    mit_src = "command.ran" if st.commands_ran else "status.changed mitigated"
-    add("mitigated", "Mitigation applied", st.mitigated_at, mit_src,
-        "when a mitigation was applied, if any (`incident mark ID mitigated --at TIME`)")
-    recovered, rec_src = st.recovered_at, _recovered_source(f)
-    if recovered is None and f.timeline and f.timeline.recovered_at and not f.timeline.still_elevated:
-        recovered, rec_src = f.timeline.recovered_at, "evidence/timeline.json (error rate back at baseline)"
-    add("recovered", "Recovered", recovered, rec_src, "when the system recovered (`incident mark ID recovered --at TIME`)")
-    add("fix_deployed", "Proper fix deployed", st.fix_deployed_at, "status.changed fix-deployed",
-        "when the proper fix was deployed, or 'not yet' (`incident mark ID fix-deployed --at TIME`)")
-    add("resolved", "Resolved", st.resolved_at, "status.changed resolved",
-        "when the incident was resolved (`incident mark ID resolved --at TIME`)")
-    return rows
-
-
-def _recovered_source(f: _Facts) -> str:
-    for ev in reversed(f.events):
-        if ev.type == j.STATUS_CHANGED and ev.payload.get("status") == "recovered":
-            return "status.changed recovered"
-        if ev.type == j.PHASE_COMPLETED and ev.payload.get("phase") == "verify" and (ev.payload.get("output") or {}).get("recovered_at"):
-            return "verify (error rate back at baseline)"
-    return ""
-
-
-def _time_of(rows: list[KeyTime], key: str) -> datetime | None:
-    return next((r.at for r in rows if r.key == key), None)
-
-
-# ---------------------------------------------------------------- the timeline table
-
-
-def _event_rows(f: _Facts) -> list[TimelineRow]:
-    rows: list[TimelineRow] = []
-    mitigation_seen = False
-    for ev in f.events:
-        p, t = ev.payload, ev.type
-        if t == j.INCIDENT_CREATED:
-            bits = [p.get("title") or ""] + [f"{k}: {p[k]}" for k in ("service", "alert", "symptom") if p.get(k)]
-            rows.append(TimelineRow(at=ev.at, what="Incident opened", detail="; ".join(b for b in bits if b), event=t))
-        elif t == j.SEVERITY_SET:
-            rows.append(TimelineRow(at=ev.at, what="Severity set",
-                                    detail=f"{p.get('severity')} ({'confirmed' if p.get('confirmed') else 'proposed'})", event=t))
-        elif t == j.COMMAND_RAN:
-            at = _when(p.get("ran_at"), ev.at) if p.get("ran_at") else ev.at
-            what = "Action taken" if mitigation_seen else "Mitigation applied"
-            mitigation_seen = True
-            cmd = f" (`{p['command']}`)" if p.get("command") else ""
-            rows.append(TimelineRow(at=at, what=what, detail=f"{p.get('action', '')}{cmd}", event=t))
-        elif t == j.STATUS_CHANGED:
-            rows.append(TimelineRow(at=_when(p.get("at"), ev.at), what=_STATUS_LABEL.get(str(p.get("status")), str(p.get("status"))),
-                                    detail="marked by the operator", event=t))
-        elif t == j.COMMS_DRAFTED:
-            nxt = _when(p.get("next_update_at"), ev.at) if p.get("next_update_at") else None
-            detail = f"{p.get('kind', 'update')} update drafted" + (f"; next update due {_fmt(nxt)}" if nxt else "")
-            rows.append(TimelineRow(at=ev.at, what="Stakeholders updated", detail=detail, event=t))
-        elif t == j.NOTE_ADDED:
-            rows.append(TimelineRow(at=ev.at, what="Note", detail=str(p.get("text", "")), event=t))
-        elif t == j.PHASE_COMPLETED:
-            rows.extend(_phase_rows(ev, f))
-    return rows
-
-
-_STATUS_LABEL = {
-    "alerted": "Team alerted",
-    "mitigated": "Marked mitigated",
-    "recovered": "Recovered",
-    "fix-deployed": "Proper fix deployed",
-    "resolved": "Resolved",
-    "reopened": "Reopened",
-}
-
-
-def _phase_rows(ev: j.Event, f: _Facts) -> list[TimelineRow]:
-    phase, t = ev.payload.get("phase"), ev.type
-    rows: list[TimelineRow] = []
-    if phase == "classify" and f.classify:
-        rows.append(TimelineRow(at=ev.at, what="Classified", detail=f"{f.classify.classification}, {f.classify.severity} (proposed)", event=t))
-    elif phase == "assess" and f.assess:
-        a = f.assess
-        if a.onset:
-            rows.append(TimelineRow(at=a.onset, what="Errors began", detail="onset of the sustained error rise (error timeline)", event="evidence"))
-        if a.suspect_change:
-            c = a.suspect_change
-            rows.append(TimelineRow(at=c.at, what="Change went out", detail=_change_text(c.kind, c.id, c.service, c.summary), event="evidence"))
-        rows.append(TimelineRow(at=ev.at, what="Assessed", detail=a.broken or a.summary, event=t))
-    elif phase == "diagnose" and f.diagnose:
-        d = f.diagnose
-        rows.append(TimelineRow(at=ev.at, what="Root cause analysed", detail=f"category: {d.category}", event=t))
-    elif phase == "verify" and f.verify:
-        v = f.verify
-        rows.append(TimelineRow(at=ev.at, what="Mitigation verified", detail=f"status: {v.status}", event=t))
-    return rows
-
-
 def _change_text(kind: str, ident: str, service: str | None, summary: str) -> str:
     # "the deploy of rev 27": the change, never the person who shipped it
     what = f"the {kind} of {ident}" + (f" to {service}" if service else "")
     return f"{what} ({summary})" if summary else what
-
-
-def _timeline(f: _Facts, key_times: list[KeyTime]) -> list[TimelineRow]:
-    rows = _event_rows(f)
-    have = {(r.at, r.what) for r in rows}
-    recovered = next((k for k in key_times if k.key == "recovered" and k.at), None)
-    if recovered and recovered.at and not any(r.what == "Recovered" for r in rows):
-        rows.append(TimelineRow(at=recovered.at, what="Recovered", detail=recovered.source, event="evidence"))
-    started = next((k for k in key_times if k.key == "started" and k.at), None)
-    if started and started.at and not any(r.what == "Errors began" for r in rows) and (started.at, "Impact started") not in have:
-        rows.append(TimelineRow(at=started.at, what="Impact started", detail=started.source, event="evidence"))
-    return sorted(rows, key=lambda r: r.at)  # sorted() is stable: same-second events keep journal order
 
 
 # ---------------------------------------------------------------- the public builder
@@ -396,10 +275,11 @@ def build_postmortem(state: IncidentState, events: list[j.Event], folder: Path, 
         summary,
     )
     from incident.report_text import text_chart
+    from incident.report_timeline import build_timeline, compute_key_times, time_of
 
     f = _Facts(state, events, folder)
-    key_times = _key_times(f)
-    started, recovered = _time_of(key_times, "started"), _time_of(key_times, "recovered")
+    key_times = compute_key_times(f)
+    started, recovered = time_of(key_times, "started"), time_of(key_times, "recovered")
     impact_minutes = _minutes(started, recovered)
     pm = Postmortem(
         incident_id=state.id,
@@ -413,7 +293,7 @@ def build_postmortem(state: IncidentState, events: list[j.Event], folder: Path, 
         detection=detection(f),
         key_times=key_times,
         impact_minutes=impact_minutes,
-        timeline=_timeline(f, key_times),
+        timeline=build_timeline(f, key_times),
         impact=impact(f, started, recovered, impact_minutes, slo_target),
         root_cause=root_cause(f),
         mitigation=mitigation(f),

@@ -93,16 +93,20 @@ def impact(f: _Facts, started: datetime | None, ended: datetime | None, minutes:
     ratio = br.error_ratio if br and br.error_ratio is not None else (v.error_ratio_before if v else None)
     errors = br.errors_since_onset if br and a else None
     parts: list[str] = []
+    missing = None  # a TODO goes last, so it reads as one sentence to the end of the text
     if started and ended:
         parts.append(f"Users were affected from {_fmt(started)} to {_fmt(ended)} ({duration_text(minutes)}).")
     elif started:
-        parts.append(f"Users were affected from {_fmt(started)}; " + todo("when the impact ended") )
+        parts.append(f"Users were affected from {_fmt(started)}.")
+        missing = todo("when the impact ended")
     else:
-        parts.append(todo("when user impact began and ended"))
+        missing = todo("when user impact began and ended")
     if errors is not None:
         parts.append(f"{errors} error records were logged after the onset" + (f", {_pct(ratio)} of requests." if ratio is not None else "."))
     if br and br.affected:
         parts.append("Affected: " + ", ".join(br.affected[:10]) + ".")
+    if missing:
+        parts.append(missing)
     return Impact(
         narrative=" ".join(parts),
         broken=broken,
@@ -240,8 +244,7 @@ def summary(f: _Facts, pm: Postmortem) -> str:
     article = "An" if kind[0] in "aeiou" else "A"
     parts.append(f"{article} {kind}{sev} affected {who}.")
     if not pm.impact.broken.startswith("TODO"):
-        broken = pm.impact.broken.rstrip(".")
-        parts.append(broken[:1].upper() + broken[1:] + ".")
+        parts.append(f"What was broken: {pm.impact.broken.rstrip('.')}.")
     times = {k.key: k.at for k in pm.key_times}
     if times.get("started") and times.get("recovered"):
         parts.append(f"User impact lasted {duration_text(pm.impact_minutes)}, from {_fmt(times['started'])} to {_fmt(times['recovered'])}.")
