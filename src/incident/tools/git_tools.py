@@ -22,15 +22,17 @@ from incident.tools.base import PathRefused, Tool, ToolArgs, ToolContext, ToolRe
 _DEFAULT_WINDOW = timedelta(hours=24)
 
 
-def checked_repo(ctx: ToolContext) -> Path:
-    """`ctx.repo` resolved inside the roots; a `.git` file (worktree, submodule) must point inside too."""
-    if ctx.repo is None:
+def checked_repo(ctx: ToolContext, path: Path | None = None) -> Path:
+    """`path` (default `ctx.repo`) resolved inside the roots; a `.git` file (worktree, submodule)
+    must point inside them too."""
+    path = path if path is not None else ctx.repo
+    if path is None:
         raise PathRefused(
             "(no repository)",
             "no repository is configured",
             "pass --repo or set `repo:` for the service in .incident.yaml",
         )
-    repo = ctx.roots.check(ctx.repo, want="dir")
+    repo = ctx.roots.check(path, want="dir")
     dotgit = repo / ".git"
     if dotgit.is_file():
         try:
