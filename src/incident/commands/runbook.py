@@ -185,6 +185,7 @@ def init(
     directory: Annotated[Path, typer.Argument(help="The team repo to scaffold (default: here).")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
     json_output: JsonOption = False,
+    now: NowOption = None,
 ) -> None:
     """Scaffold a team repo: .incident.yaml, runbooks/ with an example, INCIDENT.md, a CI
     workflow that checks the runbooks, and a read-only triage skill for coding agents.
@@ -193,11 +194,16 @@ def init(
 
     Example: incident init . && incident runbook check runbooks/
     """
+    import os
+
     from incident import render
+    from incident.clock import parse_when, system_clock
     from incident.render import runbook as out
     from incident.scaffold import scaffold
 
-    result = scaffold(directory, force=force)
+    pinned = now or os.environ.get("INCIDENT_NOW")
+    # No settings are loaded: init must work where no (or a broken) .incident.yaml exists.
+    result = scaffold(directory, force=force, today=(parse_when(pinned) if pinned else system_clock()).date())
     if json_output:
         render.print_json({"schema_version": 1, "root": result.root, "files": result.files})
     else:

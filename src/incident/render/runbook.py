@@ -95,5 +95,6 @@ def init_result(rows: list[dict[str, str]], root: str) -> None:
     c = console()
     for r in rows:
         style = {"created": "green", "overwritten": "yellow", "skipped": "dim"}.get(r["status"], "")
-        c.print(Text(f"{r['status']:<12}", style=style) + Text(clean(r["path"])) + (Text("  " + clean(r["note"]), style="dim") if r.get("note") else Text("")))
-    c.print(Text(f"next: edit .incident.yaml and runbooks/, then run `incident runbook check runbooks/` in {clean(root)}", style="bold"))
+        note = Text("  " + clean(r["note"]), style="dim") if r.get("note") else Text("")
+        c.print(Text(f"{r['status']:<12}", style=style) + Text(clean(r["path"])) + note, soft_wrap=True)
+    c.print(Text(f"next: edit .incident.yaml and runbooks/ in {clean(root)}, then run `incident runbook check runbooks/`", style="bold"), soft_wrap=True)
