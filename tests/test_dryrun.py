@@ -216,3 +216,39 @@ def test_cli_dry_run_usage_error_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["runbook", "dry-run", str(RUNBOOKS), "--scenario", str(tmp_path), "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"]["code"] == "usage"
+
+
+def test_scripted_answers_are_replayed_and_labelled_by_the_runbook_not_the_model(tmp_path: Path) -> None:
+    scenario = _example(
+        tmp_path / "scn",
+        "runbook: checkout-deploy\nvetted_commands: [helm rollback checkout 4 -n shop --wait --timeout 5m]\n",
+    )
+    contain = {
+        "summary": "roll back",
+        "rollback_first": True,
+        "mitigations": [
+            # the model claims nothing about vetting; the exact runbook command is vetted anyway
+            {"action": "roll back", "command": "helm rollback checkout 4 -n shop --wait --timeout 5m", "kind": "rollback"},
+            # the model claims vetted and harmless; neither survives
+            {"action": "clean up", "command": "kubectl delete deployment checkout -n shop", "vetted": True, "destructive": False},
+        ],
+    }
+    write(scenario / "scripted", "contain.json", json.dumps(contain))
+    report = dry_run(RUNBOOKS, scenario, engine="scripted", settings=Settings())
+    assert report.passed, [e.model_dump() for e in report.expectations]
+    assert report.triage is not None
+    mitigations = {m["command"]: (m["vetted"], m["destructive"]) for m in report.triage["mitigations"]}
+    assert mitigations == {
+        "helm rollback checkout 4 -n shop --wait --timeout 5m": (True, False),
+        "kubectl delete deployment checkout -n shop": (False, True),
+    }
+    engines = {p["phase"]: p["engine"] for p in report.triage["phases"]}
+    assert engines["contain"] == "scripted" and engines["assess"] == "offline"  # no recording: offline answered
+    assert any("scripted engine unavailable for assess" in n for n in report.notices)
+
+
+def test_cli_scripted_without_recordings_is_a_usage_error(tmp_path: Path) -> None:
+    scenario = _example(tmp_path / "scn")
+    result = runner.invoke(app, ["runbook", "dry-run", str(RUNBOOKS), "--scenario", str(scenario), "--engine", "scripted"])
+    assert result.exit_code == 2
+    assert "no recorded answers" in result.stderr
