@@ -174,7 +174,8 @@ class Toolbox:
         try:
             parsed = tool.args_model.model_validate(args)
         except ValidationError as e:
-            return ToolResult(tool=name, status="error", text=f"invalid arguments: {e.errors(include_url=False)}")
+            # Without the input: a hostile 1 MB argument must not come back as a 1 MB result.
+            return ToolResult(tool=name, status="error", text=f"invalid arguments: {e.errors(include_url=False, include_input=False)}")
         try:
             result = tool.func(self.ctx, parsed)
         except PathRefused as e:
