@@ -128,6 +128,7 @@ class EvidenceLink(BaseModel):
     path: str  # relative to the incident folder
     label: str
     exists: bool = True
+    href: str = ""  # the link from the written file; set by `report_text.relink`, else `path`
 
 
 class Postmortem(BaseModel):

@@ -130,10 +130,10 @@ def render_postmortem_markdown(pm: Postmortem, *, template: Path | None = None) 
 
 
 def relink(pm: Postmortem, folder: Path, out_dir: Path) -> Postmortem:
-    """A copy whose evidence paths are relative to `out_dir` (the file's directory), not the folder."""
+    """A copy whose evidence links lead from `out_dir` (the written file's directory) to the folder."""
     copy = pm.model_copy(deep=True)
     for e in copy.evidence:
-        e.path = Path(os.path.relpath(folder / e.path, out_dir)).as_posix()
+        e.href = Path(os.path.relpath(folder / e.path, out_dir)).as_posix()
     return copy
 
 

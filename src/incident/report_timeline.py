@@ -87,7 +87,8 @@ def _event_rows(f: _Facts) -> list[TimelineRow]:
                                     detail="marked by the operator", event=t))
         elif t == j.COMMS_DRAFTED:
             nxt = _when(p.get("next_update_at"), ev.at) if p.get("next_update_at") else None
-            detail = f"{p.get('kind', 'update')} update drafted" + (f"; next update due {_fmt(nxt)}" if nxt else "")
+            kind = {"initial": "initial update", "resolved": "resolution notice"}.get(str(p.get("kind")), "update")
+            detail = f"{kind} drafted" + (f"; next update due {_fmt(nxt)}" if nxt else "")
             rows.append(TimelineRow(at=ev.at, what="Stakeholders updated", detail=detail, event=t))
         elif t == j.COMMAND_SKIPPED:
             rows.append(TimelineRow(at=ev.at, what="Proposed action not run", detail=str(p.get("action", "")), event=t))
