@@ -245,6 +245,12 @@ class DiagnoseOutput(PhaseOutput):
     contributing_factors: list[str] = Field(default_factory=list)
     related_risks: list[str] = Field(default_factory=list)
     mitigation_sufficient: bool | None = None
+    # A post-incident triage skips assess; diagnose then carries what assess would have found,
+    # so the report and the JSON contract still name the onset, the change and the way back.
+    onset: datetime | None = None
+    suspect_change: ChangeRef | None = None
+    rollback_target: RollbackTarget | None = None
+    new_error_patterns: list[PatternRef] = Field(default_factory=list)
 
 
 class FixOutput(PhaseOutput):

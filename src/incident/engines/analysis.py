@@ -81,6 +81,7 @@ class TraceFacts:
     exceptions: Counter[str] = field(default_factory=Counter)
     frames: Counter[tuple[str, int | None, str | None]] = field(default_factory=Counter)
     library_frames: int = 0
+    records: int = 0  # error records read
 
     @property
     def top_exception(self) -> str | None:
@@ -112,6 +113,7 @@ def _frames(text: str) -> list[Frame]:
 def trace_facts(texts: Iterable[str]) -> TraceFacts:
     facts = TraceFacts()
     for text in texts:
+        facts.records += 1
         frames = _frames(text)
         app = [f for f in frames if not _LIBRARY.search(f.path)]
         facts.library_frames += len(frames) - len(app)
@@ -148,7 +150,10 @@ def new_trace_facts(ev: Evidence) -> TraceFacts:
         keys = [_key(p.template) for p in fresh] + [_key(p.sample) for p in fresh if p.sample]
         chosen = [t for t in texts if any(k and k in t for k in keys)]
         texts = chosen or texts
-        texts += [p.sample for p in fresh if p.sample]
+        records = len(texts)
+        facts = trace_facts(texts + [p.sample for p in fresh if p.sample])
+        facts.records = records
+        return facts
     return trace_facts(texts)
 
 
@@ -359,7 +364,8 @@ def _score(d: Deploy, ref: ChangeRef, onset: datetime, service: str | None, file
         evidence.append(f"a deploy of the affected service {service}")
     if matched:
         score += 4.0
-        evidence.append(f"changed {', '.join(matched[:3])}, named in {sum(facts.files[t] for t in facts.files if any(path_matches(t, f) for f in matched))} stack trace frame(s) since onset")
+        naming = max(facts.files[t] for t in facts.files if any(path_matches(t, f) for f in matched))
+        evidence.append(f"changed {', '.join(matched[:3])}, named in {naming} of {facts.records} sampled error traces since onset")
     if symbols:
         score += 1.0
         evidence.append(f"its diff touches {', '.join(symbols[:3])}, the function(s) in the traces")

@@ -12,7 +12,7 @@ import re
 from incident.clock import iso
 from incident.engines import analysis as an
 from incident.engines.facts import Facts
-from incident.models import ContainOutput, DiagnoseOutput, FixOutput, RootCauseCategory
+from incident.models import ContainOutput, DiagnoseOutput, FixOutput, PatternRef, RootCauseCategory
 
 _TEST_FILE = re.compile(r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]+$|_test\.\w+$|\.(test|spec)\.\w+$|Test\.java$")
 _CONFIG_FILE = re.compile(r"\.(ya?ml|json|toml|ini|cfg|conf|env|properties|tf|tfvars)$|(^|/)(config|conf|settings|helm|charts?|k8s|deploy)/|Dockerfile$")
@@ -109,7 +109,8 @@ def diagnose(f: Facts) -> DiagnoseOutput:
         implicated_files=implicated, contributing_factors=factors, related_risks=risks,
         mitigation_sufficient=False if category in ("code defect", "configuration error", "data integrity issue") else None,
         summary=(f"{category.capitalize()}: {mechanism}." if category != "unknown" else f"Root cause not established from the evidence. {mechanism}.")[:400],
-        citations=citations,
+        citations=citations, onset=onset, suspect_change=s.change if s else None, rollback_target=f.rollback_target,
+        new_error_patterns=[PatternRef(template=p.template, count=p.count, first_seen=p.first_seen) for p in fresh[:10]],
     )
 
 
