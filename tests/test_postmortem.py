@@ -268,3 +268,24 @@ def test_custom_template(tmp_path: Path) -> None:
 def test_snapshot_active_postmortem(tmp_path: Path) -> None:
     _, md = build(active_then_mitigated(tmp_path))
     snapshot("postmortem_active.md", re.sub(r"\n{3,}", "\n\n", md))
+
+
+def test_scrub_leaves_code_spans_alone() -> None:
+    from incident.blameless import scrub
+
+    text = "record it with `incident mark ID alerted --at TIME`; Mark saw the page first"
+    assert scrub(text, ["Mark"]) == "record it with `incident mark ID alerted --at TIME`; a team member saw the page first"
+
+
+def test_long_notes_and_odd_evidence_paths(tmp_path: Path) -> None:
+    b = post_incident(tmp_path)
+    b.at(t("09:00", 22), j.NOTE_ADDED, {"text": "x" * 5000})
+    odd = b.folder / "evidence" / "dump (1).log"
+    odd.write_text("data", encoding="utf-8")
+    b.at(t("09:01", 22), j.EVIDENCE_SAVED, {"path": "evidence/dump (1).log"})
+    b.at(t("09:02", 22), j.EVIDENCE_SAVED, {"path": "../../etc/passwd"})
+    pm, md = build(b)
+    note = next(r for r in pm.timeline if r.what == "Note")
+    assert len(note.detail) < 500 and note.detail.endswith("(full note in the journal)")
+    assert "[evidence/dump (1).log](<evidence/dump (1).log>)" in md
+    assert "passwd" not in md

@@ -52,9 +52,19 @@ def _is_bot(name: str) -> bool:
 
 
 def scrub(text: str, names: list[str]) -> str:
-    """Remove names from `text`: "by alice" disappears, a bare "alice" becomes "a team member"."""
+    """Remove names from `text`: "by alice" disappears, a bare "alice" becomes "a team member".
+
+    Code spans (`incident mark ID ...`) are left alone: a person called Mark must not rewrite
+    a command."""
     if not names or not text:
         return text
+    if "`" in text:
+        parts = re.split(r"(`[^`\n]*`)", text)
+        return "".join(p if p.startswith("`") and p.endswith("`") and len(p) > 1 else _scrub(p, names) for p in parts)
+    return _scrub(text, names)
+
+
+def _scrub(text: str, names: list[str]) -> str:
     # longest first, so "alice.smith" is removed whole rather than leaving ".smith"
     alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     # word boundaries that also work for names with dots or @ in them

@@ -85,6 +85,11 @@ def _cell(text: Any) -> str:
     return _md(text).replace("|", "\\|")
 
 
+def _url(path: str) -> str:
+    # a link destination with spaces or parentheses must be wrapped, or the link breaks
+    return f"<{path}>" if any(c in path for c in " ()<>") else path
+
+
 def _env() -> Any:
     import jinja2  # slow import: only when a postmortem is rendered
 
@@ -96,7 +101,7 @@ def _env() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(t=_fmt, md=_md, cell=_cell, dur=duration_text)
+    env.filters.update(t=_fmt, md=_md, cell=_cell, dur=duration_text, url=_url)
     return env
 
 

@@ -14,6 +14,8 @@ from incident.report import KeyTime, TimelineRow, _change_text, _Facts, _fmt, _w
 
 # ---------------------------------------------------------------- key times
 
+MAX_NOTE_IN_TABLE = 400  # a pasted log in a note belongs in the journal, not in a table cell
+
 
 def compute_key_times(f: _Facts) -> list[KeyTime]:
     st = f.state
@@ -93,7 +95,9 @@ def _event_rows(f: _Facts) -> list[TimelineRow]:
         elif t == j.COMMAND_SKIPPED:
             rows.append(TimelineRow(at=ev.at, what="Proposed action not run", detail=str(p.get("action", "")), event=t))
         elif t == j.NOTE_ADDED:
-            rows.append(TimelineRow(at=ev.at, what="Note", detail=str(p.get("text", "")), event=t))
+            text = str(p.get("text", ""))
+            detail = text if len(text) <= MAX_NOTE_IN_TABLE else text[:MAX_NOTE_IN_TABLE].rstrip() + " … (full note in the journal)"
+            rows.append(TimelineRow(at=ev.at, what="Note", detail=detail, event=t))
         elif t == j.PHASE_COMPLETED:
             rows.extend(_phase_rows(ev, f))
     return rows
