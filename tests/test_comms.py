@@ -165,3 +165,14 @@ def test_snapshot_initial_comms(tmp_path: Path) -> None:
     st = state_until(active_then_mitigated(tmp_path).journal.events(), j.PHASE_COMPLETED, "assess")
     d = draft_comms(st, "initial", cadence=DEFAULT_CADENCE, now=t("14:39:40"))
     snapshot("comms_initial.txt", f"subject: {d.email_subject}\n\nstatus page:\n{d.status_page}\n\nemail:\n{d.email}\n")
+
+
+def test_post_incident_update_says_the_service_is_back(tmp_path: Path) -> None:
+    st = fold(post_incident(tmp_path).journal.events())
+    d = draft_comms(st, "initial", cadence=DEFAULT_CADENCE, now=t("08:40", 22))
+    assert d.status_page == (
+        "Starting at about Nov 21 22:10 UTC, users of exports saw export files missing. "
+        "exports is operating normally again and we are reviewing what happened. "
+        "We will post the next update by 09:40 UTC."
+    )
+    assert "disk" not in d.status_page  # the diagnosed cause stays off the status page

@@ -17,7 +17,7 @@ def test_comms_prints_copyable_drafts_and_records_them(tmp_path: Path, cli) -> N
     code, out, err = cli("comms", b.journal.id, "--incidents-dir", str(tmp_path), "--now", "2026-11-22T08:40:00Z")
     assert code == 0, err
     assert "status page (initial)" in out and "stakeholder update" in out
-    assert "We are investigating export files missing affecting exports since about Nov 21 22:10 UTC." in out
+    assert "Starting at about Nov 21 22:10 UTC, users of exports saw export files missing." in out
     assert "│" not in out  # no side borders: the text copies cleanly
     assert "next update due 2026-11-22 09:40Z" in out  # SEV-3: every 60 min
     rec = fold(j.Journal(b.folder).events()).comms[-1]

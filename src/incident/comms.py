@@ -119,6 +119,9 @@ def _status_page(state: IncidentState, kind: CommsKind, now: datetime, nxt: date
                 + window + " We are sorry for the disruption; a review is under way to prevent it from happening again.")
     if state.recovered_at:
         head = f"{who} has been operating normally since {_clock_time(state.recovered_at, now)} after {what}{since}. We are monitoring to confirm the recovery."
+    elif state.classification == "post-incident":
+        start = f"Starting at about {_clock_time(state.started_at, now)}, users" if state.started_at else "Users"
+        head = f"{start} of {who} saw {what}. {who} is operating normally again and we are reviewing what happened."
     elif state.mitigated_at:
         head = f"We have applied a mitigation for {what} affecting {who} and are monitoring the results."
     elif kind == "initial":
