@@ -1,0 +1,170 @@
+"""`incident changes` and `incident deploys`: what changed, at the operator's fingertips.
+
+The read roots are the paths named here (by flag or in `.incident.yaml`) plus config `roots` and
+any `--root`; nothing else is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from incident.commands.common import ConfigOption, JsonOption, NowOption, runtime
+
+if TYPE_CHECKING:
+    from incident.config import Settings
+    from incident.models import Deploy, SourceNote
+
+SinceOption = Annotated[str | None, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration such as 2h.", show_default=False)]
+UntilOption = Annotated[str | None, typer.Option("--until", help="End (same forms). Default: now.", show_default=False)]
+ServiceOption = Annotated[str | None, typer.Option("--service", "-s", help="Service from .incident.yaml (its repo / deploy sources).", show_default=False)]
+RootOption = Annotated[list[str] | None, typer.Option("--root", help="Another directory that may be read (repeatable).", show_default=False)]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("changes")(changes)
+    app.command("deploys")(deploys)
+
+
+def _roots(settings: Settings, named: list[str], extra: list[str] | None) -> Any:
+    from incident.tools.base import Roots
+
+    return Roots.of(*named, *(str(settings.resolve(r)) for r in settings.roots), *(extra or []))
+
+
+def _refused(e: Any) -> Exception:
+    from incident.errors import NotFound, UsageError
+
+    if e.reason == "does not exist":
+        return NotFound(f"{e.path}: does not exist", "check the path")
+    return UsageError(f"{e.path}: {e.reason}", e.hint)
+
+
+def changes(
+    repo: Annotated[Path | None, typer.Option("--repo", help="The service repository (default: the service's repo from config, else here).", show_default=False)] = None,
+    since: Annotated[str, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration before now.")] = "24h",
+    until: UntilOption = None,
+    max_count: Annotated[int, typer.Option("-n", "--max-count", min=1, max=10_000, help="At most this many commits.")] = 50,
+    path: Annotated[list[str] | None, typer.Option("--path", help="Only commits touching this path (repeatable).", show_default=False)] = None,
+    service: ServiceOption = None,
+    root: RootOption = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    now: NowOption = None,
+) -> None:
+    """Recent commits on the repository's checked-out branch, newest first, with the files they touched.
+
+    Example: incident changes --repo ~/src/checkout --since 3h --path src/payments
+    """
+    from incident import render
+    from incident.clock import iso, parse_when
+    from incident.render import evidence as out
+    from incident.tools import git
+    from incident.tools.base import PathRefused
+
+    rt = runtime(config=config, now=now, json=json_output)
+    s = rt.settings
+    if repo is None:
+        svc = s.service(service)
+        repo = s.resolve(svc.repo) if svc is not None and svc.repo else Path.cwd()
+    at = rt.clock()
+    start = parse_when(since, now=at)
+    end = parse_when(until, now=at) if until else None
+    try:
+        checked = _roots(s, [str(repo)], root).check(repo, want="dir")
+    except PathRefused as e:
+        raise _refused(e) from None
+    note = ""
+    try:
+        commits = git.recent_commits(checked, since=start, until=end, max_count=max_count, paths=path or None)
+    except git.GitUnavailable as e:
+        if e.problem != "empty":
+            raise
+        commits, note = [], e.message
+    if json_output:
+        render.print_json({"schema_version": 1, "repo": str(checked), "since": iso(start), "until": iso(end),
+                           "commits": [c.model_dump(mode="json") for c in commits], "note": note or None})  # fmt: skip
+        return
+    out.commits_table(str(checked), commits, start, end, note=note, limit=max_count)
+
+
+def _sources(s: Settings, path: str | None, fmt: str | None, service: str | None) -> list[tuple[str, str | None, str | None]]:
+    """(path, format, repo) for each deploy source: the one named, or the service's from config."""
+    from incident.errors import UsageError
+
+    svc = s.service(service)
+    repo = str(s.resolve(svc.repo)) if svc is not None and svc.repo else None
+    if path:
+        return [(path, fmt, repo)]
+    if svc is None or not svc.deploys:
+        named = f" for service {service!r}" if service else ""
+        raise UsageError(f"no deploy history given{named}", "name a file (incident deploys deploys.jsonl) or set `deploys:` for the service in .incident.yaml")
+    out: list[tuple[str, str | None, str | None]] = []
+    for src in svc.deploys:
+        f = fmt or src.format
+        if f == "git-tags":
+            out.append((str(s.resolve(src.path)) if src.path not in ("", ".") else (repo or "."), f, repo))
+        else:
+            out.append((str(s.resolve(src.path)), f, repo))
+    return out
+
+
+def deploys(
+    path: Annotated[str | None, typer.Argument(help="A deploy history file (default: the service's deploy sources from config).", show_default=False)] = None,
+    deploys_format: Annotated[
+        str | None, typer.Option("--deploys-format", help="jsonl, csv, helm, argocd, heroku, github or git-tags (default: detected).", show_default=False)
+    ] = None,
+    service: ServiceOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    max_count: Annotated[int, typer.Option("-n", "--max-count", min=1, max=100_000, help="Show the most recent N.")] = 50,
+    root: RootOption = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    now: NowOption = None,
+) -> None:
+    """Deploy history, oldest first: helm, Argo CD, Heroku, GitHub deployments, deploy logs or release tags.
+
+    Failed deploys are listed (marked failed); deploys a later rollback undid are marked rolled_back.
+
+    Example: incident deploys helm-history.json --service checkout --since 6h
+    """
+    from incident import render
+    from incident.clock import iso, parse_when
+    from incident.errors import NotFound, UsageError
+    from incident.render import evidence as out
+    from incident.tools.base import ToolContext
+    from incident.tools.deploys import FORMATS, load_deploys
+
+    if deploys_format is not None and deploys_format not in (*FORMATS, "git-tags"):
+        raise UsageError(f"unknown deploy format {deploys_format!r}", f"use one of: {', '.join(FORMATS)}, git-tags")
+    rt = runtime(config=config, now=now, json=json_output)
+    s = rt.settings
+    at = rt.clock()
+    start = parse_when(since, now=at) if since else None
+    end = parse_when(until, now=at) if until else None
+    found: list[Deploy] = []
+    notes: list[SourceNote] = []
+    for src, fmt, repo in _sources(s, path, deploys_format, service):
+        roots = _roots(s, [src], root)
+        ctx = ToolContext(roots=roots, repo=Path(src) if fmt == "git-tags" else (Path(repo) if repo else None),
+                          deploy_paths=[src], deploys_format=fmt, service=service, clock=rt.clock)  # fmt: skip
+        got, got_notes = load_deploys(ctx)
+        found += got
+        notes += got_notes
+    if not found and notes and all(n.reason for n in notes):
+        first = notes[0]
+        if first.refused and first.reason == "does not exist":
+            raise NotFound(f"{first.path}: does not exist", "check the path")
+        raise UsageError(first.reason if first.reason.startswith(first.path) else f"{first.path}: {first.reason}", first.hint)
+    found.sort(key=lambda d: d.started_at)
+    chosen = [d for d in found if (start is None or d.started_at >= start) and (end is None or d.started_at <= end)
+              and (service is None or d.service == service)][-max_count:]  # fmt: skip
+    if json_output:
+        render.print_json({"schema_version": 1, "since": iso(start), "until": iso(end),
+                           "deploys": [d.model_dump(mode="json") for d in chosen],
+                           "sources": [n.model_dump(mode="json") for n in notes]})  # fmt: skip
+        return
+    out.deploys_table(chosen, notes, total=len(found))
