@@ -107,6 +107,10 @@ SCENARIOS: dict[str, tuple[ScenarioSpec, Expect]] = {
     "other-timezone": (_bad_deploy("jsonl", log_utc_offset_hours=-5, access_log=True), Expect("active", "43", "42")),
     "rotated-gz": (_bad_deploy("helm", rotated_gz=True), Expect("active", "43", "42")),
     "background-errors": (_bad_deploy("jsonl", background_errors=True), Expect("active", "43", "42")),
+    # Busy logs that begin inside the 6 h window: the empty minutes before them are no baseline.
+    "busy-logs-begin-mid-window": (
+        _bad_deploy("helm", requests_per_minute=300, baseline_error_ratio=0.005), Expect("active", "43", "42"),
+    ),
 }
 
 ONSET_TOLERANCE = timedelta(minutes=2)

@@ -30,6 +30,7 @@ Progress = Callable[[str, int, int], None]
 
 MAX_DEPLOYS = 500  # most recent deploys kept in the bundle; rollback targets are rarely older
 COMMIT_REACH = timedelta(days=14)  # how far before the window commits of a release may have been authored
+BASELINE_FOR_ENDPOINTS = timedelta(minutes=30)
 STEPS = ("deploys", "logs", "timeline", "patterns", "samples", "endpoints", "commits")
 
 
@@ -150,6 +151,7 @@ def gather(
             "logs", where,
             lambda: error_timeline(paths, since=start, until=now, now=now, progress=scan_progress), None,
         )
+        timeline = _from_where_logs_begin(timeline, now)
     onset = timeline.onset if timeline and timeline.onset else (to_utc(started) if started else None)
 
     g.tick("patterns")
@@ -171,8 +173,10 @@ def gather(
             "logs", where, lambda: logtools.endpoint_stats(paths, since=onset or start, until=now, now=now, limit=20), []
         )
         if onset is not None and onset > start:
+            # Half an hour before the onset is baseline enough, and bounds the scan on busy logs.
+            base = max(start, onset - BASELINE_FOR_ENDPOINTS)
             before = g.attempt(
-                "logs", where, lambda: logtools.endpoint_stats(paths, since=start, until=onset, now=now, limit=20), []
+                "logs", where, lambda: logtools.endpoint_stats(paths, since=base, until=onset, now=now, limit=20), []
             )
     else:
         g.tick("samples")
@@ -194,6 +198,33 @@ def gather(
         commits=commits, patterns=patterns, error_samples=samples, endpoints_after=after, endpoints_before=before,
         sources=_dedupe(g.notes),
     )
+
+
+def _from_where_logs_begin(tl: ErrorTimeline | None, now: datetime) -> ErrorTimeline | None:
+    """The window usually reaches back past the oldest log line (a file rotated an hour ago,
+    a 6 h lookback). Minutes with no lines at all are not a quiet baseline: counted as zero
+    errors, they make steady background errors look like a rise. Re-analyse the same counts
+    from the first minute the logs cover; keep the first answer only if that one finds an onset
+    and the re-analysis does not (logs that begin with the incident)."""
+    from incident.tools.timeline import build
+
+    if tl is None or tl.start is None:
+        return tl
+    covered = next((b.at for b in tl.buckets if b.total or b.errors), None)
+    if covered is None or covered <= tl.start:
+        return tl
+    keep = [b for b in tl.buckets if b.at >= covered]
+    again = build(
+        {int(b.at.timestamp()): b.errors for b in keep},
+        {int(b.at.timestamp()): b.total for b in keep} if any(b.total for b in keep) else None,
+        covered.timestamp(), (tl.end or now).timestamp(), tl.bucket_seconds,
+    )
+    if again.onset is None and tl.onset is not None:
+        return tl
+    return again.model_copy(update={
+        "total_lines": tl.total_lines, "error_lines": tl.error_lines,
+        "lines_without_time": tl.lines_without_time, "files": tl.files,
+    })
 
 
 def _dedupe(notes: list[SourceNote]) -> list[SourceNote]:

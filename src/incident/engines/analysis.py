@@ -19,6 +19,7 @@ from incident.models import ChangeRef, Commit, Deploy, EndpointStat, Evidence, L
 CORRELATION_MINUTES = 60  # a same-service deploy this close before the onset is a suspect on time alone
 OTHER_SERVICE_MINUTES = 15  # another service's deploy needs to be this close (or named by the traces)
 AFTER_ONSET_GRACE = timedelta(minutes=5)  # rolling deploys: the first new pods fail before the rollout "finishes"
+MAX_DIFFED_DEPLOYS = 8  # deploys nearest the onset whose diffs are read
 
 # ---------------------------------------------------------------- rates
 
@@ -329,11 +330,13 @@ def find_suspect(ev: Evidence, onset: datetime | None, service: str | None, file
     deploys, commits, _ = changes_before(ev, onset, service)
     facts = new_trace_facts(ev)
     best: Suspect | None = None
+    # Reading a deploy's diff costs git processes: only the deploys nearest the onset get one.
+    nearest = sorted(deploys, key=lambda d: abs((onset - d.started_at).total_seconds()))[:MAX_DIFFED_DEPLOYS]
     for d in deploys:
         earlier = [e for e in ev.deploys if e.started_at < d.started_at]
         if is_rollback(d, earlier):
             continue
-        files, diff = files_for(d)
+        files, diff = files_for(d) if d in nearest else ([], "")
         cand = _score(d, _deploy_ref(d, onset), onset, service, files, diff, facts)
         if cand and (best is None or (cand.score, -abs(cand.change.minutes_before_onset or 0)) > (best.score, -abs(best.change.minutes_before_onset or 0))):
             best = cand
