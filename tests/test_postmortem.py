@@ -173,6 +173,10 @@ def test_scrub_keeps_ordinary_words() -> None:
     assert scrub("rolled back the deploy by alice.smith at 14:31", names) == "rolled back the deploy at 14:31"
     assert scrub("alice: bump pool", names) == "bump pool"
     assert scrub("malice in the pool; Alice said so", names) == "malice in the pool; a team member said so"
+    # emails and @handles are people even when no deploy record named them
+    assert scrub("pushed by dev.one@example.com, reviewed by @sam-k; cc ops@example.org", []) == "pushed, reviewed; cc a team member"
+    assert scrub("retry by 20% via the pool", []) == "retry by 20% via the pool"
+    assert scrub("lines without @timestamp were skipped", []) == "lines without @timestamp were skipped"
 
 
 def test_evidence_links_are_relative_and_present(tmp_path: Path) -> None:
@@ -289,3 +293,26 @@ def test_long_notes_and_odd_evidence_paths(tmp_path: Path) -> None:
     assert len(note.detail) < 500 and note.detail.endswith("(full note in the journal)")
     assert "[evidence/dump (1).log](<evidence/dump (1).log>)" in md
     assert "passwd" not in md
+
+
+def test_post_incident_triage_onset_and_change_come_from_diagnose(tmp_path: Path) -> None:
+    from tests.report_fixtures import new
+
+    from incident.comms import DEFAULT_CADENCE, draft_comms
+    from incident.models import ChangeRef, ClassifyOutput, DiagnoseOutput
+
+    b = new(tmp_path, "search was slow overnight", t("09:00", 22), service="search")
+    b.phase(t("09:01", 22), "classify", ClassifyOutput(classification="post-incident", severity="SEV-3", start_phase="diagnose"))
+    change = ChangeRef(kind="deploy", id="v88", service="search", at=t("01:58", 22), summary="by alice: new ranking model")
+    b.phase(t("09:03", 22), "diagnose", DiagnoseOutput(root_cause="the v88 ranking model was slow", onset=t("02:00", 22),
+                                                     suspect_change=change, category="code defect"))
+    b.evidence(t("09:02", 22), "deploys.json", '[{"id": "v88", "service": "search", "started_at": "2026-11-22T01:57:00Z", "actor": "alice"}]')
+    pm, md = build(b)
+    started = next(k for k in pm.key_times if k.key == "started")
+    assert started.at == t("02:00", 22) and "diagnose" in started.source
+    rows = {(r.what, r.at) for r in pm.timeline}
+    assert ("Errors began", t("02:00", 22)) in rows and ("Change went out", t("01:58", 22)) in rows
+    assert pm.root_cause.suspect_change == "the deploy of v88 to search (new ranking model)"
+    assert "alice" not in md
+    page = draft_comms(fold(b.journal.events()), "initial", cadence=DEFAULT_CADENCE, now=t("09:05", 22)).status_page
+    assert page.startswith("Starting at about 02:00 UTC, users of search saw errors.") and "v88" not in page

@@ -56,7 +56,7 @@ def scrub(text: str, names: list[str]) -> str:
 
     Code spans (`incident mark ID ...`) are left alone: a person called Mark must not rewrite
     a command."""
-    if not names or not text:
+    if not text:
         return text
     if "`" in text:
         parts = re.split(r"(`[^`\n]*`)", text)
@@ -64,7 +64,17 @@ def scrub(text: str, names: list[str]) -> str:
     return _scrub(text, names)
 
 
+# Emails, and @handles after "by", name a person whether or not a deploy record listed them.
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_HANDLE = r"(?<![\w@])@[A-Za-z0-9][\w-]*"
+
+
 def _scrub(text: str, names: list[str]) -> str:
+    text = re.sub(rf"\s*\b(?:by|from|via|per|author|actor)\b:?\s+(?:{_EMAIL}|{_HANDLE})", "", text, flags=re.IGNORECASE)
+    # a bare @word is often not a person (`@timestamp`, `@app.route`): only emails go when bare
+    text = re.sub(_EMAIL, _PERSON, text)
+    if not names:
+        return text
     # longest first, so "alice.smith" is removed whole rather than leaving ".smith"
     alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     # word boundaries that also work for names with dots or @ in them
@@ -73,13 +83,12 @@ def _scrub(text: str, names: list[str]) -> str:
     out = re.sub(rf"\s*[(\[]{name_re}[)\]]", "", out, flags=re.IGNORECASE)
     out = re.sub(rf"^{name_re}\s*:\s*", "", out, flags=re.IGNORECASE | re.MULTILINE)
     out = re.sub(name_re, _PERSON, out, flags=re.IGNORECASE)
-    return out
+    # "(by alice: bump pool)" lost its name; do not leave "(: bump pool)"
+    return re.sub(r"(^|\()\s*:\s*", r"\1", out, flags=re.MULTILINE)
 
 
 def scrub_model(model: M, names: list[str]) -> M:
     """A copy of `model` with every string field scrubbed (paths and ids are left alone)."""
-    if not names:
-        return model
 
     def walk(v: Any, key: str = "") -> Any:
         if isinstance(v, str):

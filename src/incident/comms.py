@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from incident import journal as j
 from incident.blameless import actor_names, scrub
-from incident.clock import iso, to_utc
+from incident.clock import iso, parse_when, to_utc
 from incident.errors import UsageError
 from incident.models import SCHEMA_VERSION
 from incident.state import IncidentState, fold
@@ -90,6 +90,18 @@ def _clock_time(dt: datetime, now: datetime) -> str:
     return f"{dt:%H:%M} UTC" if dt.date() == to_utc(now).date() else f"{dt:%b} {dt.day} {dt:%H:%M} UTC"
 
 
+def _started(state: IncidentState) -> datetime | None:
+    """The operator's start time, else the onset assess found, else the one diagnose found
+    (a post-incident triage skips assess)."""
+    if state.started_at:
+        return state.started_at
+    onset = (state.output("diagnose") or {}).get("onset")
+    try:
+        return parse_when(onset) if isinstance(onset, str) and onset else None
+    except UsageError:
+        return None
+
+
 def _impact_share(state: IncidentState) -> str | None:
     out = state.output("assess") or {}
     ratio = (out.get("blast_radius") or {}).get("error_ratio")
@@ -107,20 +119,21 @@ def _what(state: IncidentState) -> str:
 def _status_page(state: IncidentState, kind: CommsKind, now: datetime, nxt: datetime | None) -> str:
     who = state.service or state.title or "our service"
     what = _what(state)
-    since = f" since about {_clock_time(state.started_at, now)}" if state.started_at else ""
+    started = _started(state)
+    since = f" since about {_clock_time(started, now)}" if started else ""
     share = _impact_share(state)
     next_line = f"We will post the next update by {_clock_time(nxt, now)}." if nxt else ""
     if kind == "resolved":
         back = state.recovered_at or state.resolved_at
         window = ""
-        if state.started_at and back:
-            window = f" Between {_clock_time(state.started_at, now)} and {_clock_time(back, now)}, users saw {what}."
+        if started and back:
+            window = f" Between {_clock_time(started, now)} and {_clock_time(back, now)}, users saw {what}."
         return (f"This incident is resolved: {who} is operating normally" + (f" since {_clock_time(back, now)}." if back else ".")
                 + window + " We are sorry for the disruption; a review is under way to prevent it from happening again.")
     if state.recovered_at:
         head = f"{who} has been operating normally since {_clock_time(state.recovered_at, now)} after {what}{since}. We are monitoring to confirm the recovery."
     elif state.classification == "post-incident":
-        start = f"Starting at about {_clock_time(state.started_at, now)}, users" if state.started_at else "Users"
+        start = f"Starting at about {_clock_time(started, now)}, users" if started else "Users"
         head = f"{start} of {who} saw {what}. {who} is operating normally again and we are reviewing what happened."
     elif state.mitigated_at:
         head = f"We have applied a mitigation for {what} affecting {who} and are monitoring the results."
@@ -146,6 +159,7 @@ def _doing(state: IncidentState, now: datetime) -> str:
 
 def _email(state: IncidentState, kind: CommsKind, now: datetime, nxt: datetime | None, cadence: int) -> tuple[str, str]:
     assess = state.output("assess") or {}
+    started = _started(state)
     who = state.service or state.title or "the service"
     sev = state.severity or "severity not yet set"
     state_word = {"open": "investigating", "mitigated": "mitigated, monitoring", "resolved": "resolved"}[state.status]
@@ -155,7 +169,7 @@ def _email(state: IncidentState, kind: CommsKind, now: datetime, nxt: datetime |
     broken = str(assess.get("broken") or "").strip().rstrip(".") or _what(state)
     affected = (assess.get("blast_radius") or {}).get("affected") or []
     who_line = _impact_share(state) or "the number of affected users is not yet known"
-    parts = [f"What is broken: {broken}" + (f", since {_clock_time(state.started_at, now)}." if state.started_at else ".")]
+    parts = [f"What is broken: {broken}" + (f", since {_clock_time(started, now)}." if started else ".")]
     parts.append(f"Who is affected: users of {who}; {who_line}" + (f" (endpoints: {', '.join(map(str, affected[:5]))})." if affected else "."))
     parts.append(_doing(state, now))
     if kind == "resolved":
@@ -222,13 +236,14 @@ def status(state: IncidentState, now: datetime, cadence: dict[str, int]) -> Stat
         candidates = [x for x in (last.next_update_at, last.at + timedelta(minutes=minutes)) if x]
         due = min(candidates)
     end = state.recovered_at or now
-    impact = round((end - state.started_at).total_seconds() / 60, 1) if state.started_at and end >= state.started_at else None
+    started = _started(state)
+    impact = round((end - started).total_seconds() / 60, 1) if started and end >= started else None
     overdue = max(0.0, round((now - due).total_seconds() / 60, 1)) if due else 0.0
     due_in = max(0.0, round((due - now).total_seconds() / 60, 1)) if due else None
     return StatusReport(
         incident_id=state.id, title=state.title, service=state.service, status=state.status, severity=state.severity,
         severity_confirmed=state.severity_confirmed, classification=state.classification, now=now,
-        started_at=state.started_at, detected_at=state.detected_at, mitigated_at=state.mitigated_at,
+        started_at=started, detected_at=state.detected_at, mitigated_at=state.mitigated_at,
         recovered_at=state.recovered_at, fix_deployed_at=state.fix_deployed_at, resolved_at=state.resolved_at,
         impact_minutes=impact, phases_done=list(state.phases), last_update_at=last.at if last else None,
         last_update_kind=last.kind if last else None, updates_sent=len(state.comms),
@@ -256,9 +271,10 @@ def mark(journal: j.Journal, status_: str, *, at: datetime | None, now: datetime
     if when > now + FUTURE_SLACK:
         raise UsageError(f"--at {iso(when)} is in the future", "give the time it happened (UTC), e.g. --at 14:43")
     state = fold(journal.read().events)  # raises NotFound with a hint
-    if status_ != "alerted" and state.started_at and when < state.started_at:
+    started = _started(state)
+    if status_ != "alerted" and started and when < started:
         raise UsageError(
-            f"--at {iso(when)} is before the incident started ({iso(state.started_at)})",
+            f"--at {iso(when)} is before the incident started ({iso(started)})",
             "a bare HH:MM means its most recent occurrence; give a full ISO 8601 time to be exact",
         )
     return journal.append(j.STATUS_CHANGED, {"status": status_, "at": iso(when), "given": at is not None})

@@ -125,7 +125,7 @@ def impact(f: _Facts, started: datetime | None, ended: datetime | None, minutes:
 
 def root_cause(f: _Facts) -> RootCause:
     d, a = f.diagnose, f.assess
-    sc = a.suspect_change if a else None
+    sc = (a.suspect_change if a else None) or (d.suspect_change if d else None)
     suspect = _change_text(sc.kind, sc.id, sc.service, sc.summary) if sc else None
 
     def known(value: str | None, missing: str) -> str:

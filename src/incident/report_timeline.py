@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from incident import journal as j
+from incident.models import ChangeRef
 from incident.report import KeyTime, TimelineRow, _change_text, _Facts, _fmt, _when, todo
 
 # ---------------------------------------------------------------- key times
@@ -28,6 +29,8 @@ def compute_key_times(f: _Facts) -> list[KeyTime]:
     if st.started_at is not None:
         src = "the operator's --started" if created.get("started_at") else "onset found in the error timeline (assess)"
         add("started", "Impact started", st.started_at, src, "")
+    elif f.diagnose and f.diagnose.onset:  # a post-incident triage skips assess; diagnose carries the onset
+        add("started", "Impact started", f.diagnose.onset, "onset found in the error timeline (diagnose)", "")
     else:
         onset = f.timeline.onset if f.timeline else None
         add("started", "Impact started", onset, "evidence/timeline.json onset",
@@ -113,6 +116,16 @@ _STATUS_LABEL = {
 }
 
 
+def _onset_rows(onset: datetime | None, change: ChangeRef | None) -> list[TimelineRow]:
+    rows = []
+    if onset:
+        rows.append(TimelineRow(at=onset, what="Errors began", detail="onset of the sustained error rise (error timeline)", event="evidence"))
+    if change:
+        rows.append(TimelineRow(at=change.at, what="Change went out",
+                                detail=_change_text(change.kind, change.id, change.service, change.summary), event="evidence"))
+    return rows
+
+
 def _phase_rows(ev: j.Event, f: _Facts) -> list[TimelineRow]:
     phase, t = ev.payload.get("phase"), ev.type
     rows: list[TimelineRow] = []
@@ -120,18 +133,16 @@ def _phase_rows(ev: j.Event, f: _Facts) -> list[TimelineRow]:
         rows.append(TimelineRow(at=ev.at, what="Classified", detail=f"{f.classify.classification}, {f.classify.severity} (proposed)", event=t))
     elif phase == "assess" and f.assess:
         a = f.assess
-        if a.onset:
-            rows.append(TimelineRow(at=a.onset, what="Errors began", detail="onset of the sustained error rise (error timeline)", event="evidence"))
-        if a.suspect_change:
-            c = a.suspect_change
-            rows.append(TimelineRow(at=c.at, what="Change went out", detail=_change_text(c.kind, c.id, c.service, c.summary), event="evidence"))
+        rows += _onset_rows(a.onset, a.suspect_change)
         rows.append(TimelineRow(at=ev.at, what="Assessed", detail=a.broken or a.summary, event=t))
     elif phase == "contain" and f.contain:
         ms = f.contain.mitigations
         detail = f"{len(ms)} option(s) ranked; first: {ms[0].action}" + (" (runbook-vetted)" if ms[0].vetted else "") if ms else "no mitigation proposed"
         rows.append(TimelineRow(at=ev.at, what="Mitigations proposed", detail=detail, event=t))
     elif phase == "diagnose" and f.diagnose:
-        d = f.diagnose
+        d, a = f.diagnose, f.assess
+        # without assess (post-incident), diagnose names the onset and the change
+        rows += _onset_rows(None if a and a.onset else d.onset, None if a and a.suspect_change else d.suspect_change)
         rows.append(TimelineRow(at=ev.at, what="Root cause analysed", detail=f"category: {d.category}", event=t))
     elif phase == "verify" and f.verify:
         v = f.verify
