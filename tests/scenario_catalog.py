@@ -5,7 +5,7 @@ Each entry is a ScenarioSpec and what a good on-call engineer would conclude fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from incident.scenario import EXAMPLE_SHIPPING, DeploySpec, FailureSpec, ScenarioSpec, example_spec
@@ -107,6 +107,11 @@ SCENARIOS: dict[str, tuple[ScenarioSpec, Expect]] = {
     "other-timezone": (_bad_deploy("jsonl", log_utc_offset_hours=-5, access_log=True), Expect("active", "43", "42")),
     "rotated-gz": (_bad_deploy("helm", rotated_gz=True), Expect("active", "43", "42")),
     "background-errors": (_bad_deploy("jsonl", background_errors=True), Expect("active", "43", "42")),
+    "degraded-small-share": (
+        replace(_bad_deploy("jsonl", symptom="some checkouts fail intermittently", requests_per_minute=300),
+                failure=FailureSpec(line=7, error_ratio=0.02)),
+        Expect("degraded", "43", "42", severity=("SEV-3",)),
+    ),
     # Busy logs that begin inside the 6 h window: the empty minutes before them are no baseline.
     "busy-logs-begin-mid-window": (
         _bad_deploy("helm", requests_per_minute=300, baseline_error_ratio=0.005), Expect("active", "43", "42"),

@@ -202,3 +202,17 @@ def test_stack_frames_of_common_languages() -> None:
     assert not an.path_matches("/srv/app/checkout/shipping.py", "shipping.py/checkout")
     assert not an.path_matches("/srv/app/other/shipping.py", "checkout/shipping.py")
     assert facts.innermost() is not None
+
+
+def test_a_fix_forward_deploy_counts_as_the_mitigation(tmp_path: Path) -> None:
+    spec = ScenarioSpec(
+        deploys=(DeploySpec("1", -900), DeploySpec("2", -2, files={"checkout/shipping.py": "x = 1\n"}),
+                 DeploySpec("3", 9, files={"checkout/shipping.py": "x = 2\n"}, message="Fix shipping quote")),
+        failure=FailureSpec(line=1), recovered_minutes=10, now_minutes=40,
+    )
+    paths = build_scenario(tmp_path, spec)
+    _, outs = run_all(paths)
+    classify, verify = outs["classify"], outs["verify"]
+    assert isinstance(classify, ClassifyOutput) and isinstance(verify, VerifyOutput)
+    assert classify.classification == "post-incident" and "fix forward" in classify.summary
+    assert verify.status == "working" and verify.mitigation_at == spec.onset + timedelta(minutes=9)

@@ -135,6 +135,14 @@ class Facts:
         if self.rollbacks:
             d = self.rollbacks[0]
             return d.started_at, f"rollback deploy {d.service + ' ' if d.service else ''}{d.id} at {iso(d.started_at)}"
+        tl = self.ev.timeline
+        if self.onset is not None and tl is not None and tl.recovered_at is not None and not tl.still_elevated:
+            # No rollback, but a deploy of the service between the onset and the recovery: a fix forward.
+            forward = [d for d in self.ev.deploys if self.onset <= d.started_at <= tl.recovered_at and d.succeeded
+                       and (self.service is None or d.service in (None, self.service))]
+            if forward:
+                d = forward[-1]
+                return d.started_at, f"deploy {d.service + ' ' if d.service else ''}{d.id} at {iso(d.started_at)} (a fix forward)"
         return None, ""
 
     @cached_property

@@ -101,8 +101,8 @@ def _classification(f: Facts, ratio_now: float | None) -> tuple[Classification, 
             if f.rollbacks:
                 d = f.rollbacks[0]
                 why.append(f"after rollback deploy {d.service or ''} {d.id} at {iso(d.started_at)}".replace("  ", " "))
-            elif f.brief.mitigation_at:
-                why.append(f"after the mitigation recorded at {iso(f.brief.mitigation_at)}")
+            elif f.mitigation[0] is not None:
+                why.append(f"after the {f.mitigation[1]}")
             return "post-incident", why
         why.append(f"errors rose at {iso(tl.onset)} and are still elevated")
         per_min_high = tl.recent_errors_per_min >= max(5.0, 10 * tl.baseline_errors_per_min)
