@@ -216,3 +216,19 @@ def test_a_fix_forward_deploy_counts_as_the_mitigation(tmp_path: Path) -> None:
     assert isinstance(classify, ClassifyOutput) and isinstance(verify, VerifyOutput)
     assert classify.classification == "post-incident" and "fix forward" in classify.summary
     assert verify.status == "working" and verify.mitigation_at == spec.onset + timedelta(minutes=9)
+
+
+@pytest.mark.parametrize("phase", ["classify", "assess", "contain", "diagnose", "fix", "verify", "review"])
+def test_every_phase_answers_with_no_evidence_at_all(tmp_path: Path, phase: str) -> None:
+    out = _run(phase, _bare("checkout errors"), tmp_path)
+    assert out.summary
+    if isinstance(out, AssessOutput):
+        assert out.suspect_change is None and out.onset is None and out.likely_trigger == "unknown"
+        assert any("--deploys" in n for n in out.needs_from_operator) and any("--logs" in n for n in out.needs_from_operator)
+    if isinstance(out, ContainOutput):
+        assert not out.rollback_first and out.note
+        assert all(m.command is None for m in out.mitigations)  # nothing known to build a command from
+    if isinstance(out, DiagnoseOutput):
+        assert out.category == "unknown" and out.trigger.startswith("unknown")
+    if isinstance(out, VerifyOutput):
+        assert out.status == "unknown"

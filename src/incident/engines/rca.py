@@ -36,6 +36,9 @@ def _category(f: Facts, exc: str | None) -> tuple[RootCauseCategory, str]:
         return "infrastructure / capacity issue", f"errors read like saturation: {an.capacity_signals(f.ev)[0][:80]}"
     if s is None and f.external:
         return "external dependency failure", f"no change correlates and the new errors point at a dependency: {f.external[0][:80]}"
+    if s is not None:
+        diff = "its diff does not touch the files in the stack traces" if changed else "its diff could not be read (give --repo)"
+        return "unknown", f"{s.change.id} correlates with the onset in time only; {diff}"
     return "unknown", "the evidence does not tie the errors to a change or a dependency"
 
 
