@@ -8,6 +8,7 @@ with what is left: half the evidence at 3 a.m. beats a traceback.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -117,70 +118,13 @@ def gather(
     progress: Progress | None = None,
 ) -> Evidence:
     """Read every configured source once and return the bundle every phase and engine shares."""
-    from incident.tools import logs as logtools
-    from incident.tools.logscan import expand_paths
-    from incident.tools.patterns import mine_patterns
-    from incident.tools.timeline import error_timeline
-
     start, now = window_for(started, now, lookback)
     g = _Gatherer(ctx, now, progress)
     service = service or ctx.service
 
     g.tick("deploys")
     deploys = _deploys(g)
-
-    g.tick("logs")
-    paths: list[Path] = []
-    if ctx.log_paths:
-        def expand() -> list[Path]:
-            found, notes = expand_paths(ctx.log_paths, ctx.roots)
-            g.notes.extend(notes)
-            return found
-
-        paths = g.attempt("logs", ", ".join(ctx.log_paths), expand, [])
-    where = ", ".join(str(p) for p in paths)
-
-    g.tick("timeline")
-    timeline: ErrorTimeline | None = None
-    if paths:
-        def scan_progress(done: int, total: int) -> None:
-            if progress is not None:
-                progress("timeline", done, total)
-
-        timeline = g.attempt(
-            "logs", where,
-            lambda: error_timeline(paths, since=start, until=now, now=now, progress=scan_progress), None,
-        )
-        timeline = _from_where_logs_begin(timeline, now)
-    onset = timeline.onset if timeline and timeline.onset else (to_utc(started) if started else None)
-
-    g.tick("patterns")
-    patterns: list[LogPattern] = []
-    samples: list[SearchHit] = []
-    after: list[EndpointStat] = []
-    before: list[EndpointStat] = []
-    if paths:
-        patterns = g.attempt(
-            "logs", where,
-            lambda: mine_patterns(paths, since=start, until=now, now=now, level="error", new_since=onset, limit=50), [],
-        )
-        g.tick("samples")
-        samples = g.attempt(
-            "logs", where, lambda: logtools.error_records(paths, since=onset or start, until=now, now=now, limit=50), []
-        )
-        g.tick("endpoints")
-        after = g.attempt(
-            "logs", where, lambda: logtools.endpoint_stats(paths, since=onset or start, until=now, now=now, limit=20), []
-        )
-        if onset is not None and onset > start:
-            # Half an hour before the onset is baseline enough, and bounds the scan on busy logs.
-            base = max(start, onset - BASELINE_FOR_ENDPOINTS)
-            before = g.attempt(
-                "logs", where, lambda: logtools.endpoint_stats(paths, since=base, until=onset, now=now, limit=20), []
-            )
-    else:
-        g.tick("samples")
-        g.tick("endpoints")
+    logs = _logs(g, start, now, started)
 
     g.tick("commits")
     commits: list[Commit] = []
@@ -194,10 +138,72 @@ def gather(
         progress("done", len(STEPS), len(STEPS))
 
     return Evidence(
-        service=service, now=now, window_start=start, window_end=now, timeline=timeline, deploys=deploys,
-        commits=commits, patterns=patterns, error_samples=samples, endpoints_after=after, endpoints_before=before,
-        sources=_dedupe(g.notes),
+        service=service, now=now, window_start=start, window_end=now, timeline=logs.timeline, deploys=deploys,
+        commits=commits, patterns=logs.patterns, error_samples=logs.samples, endpoints_after=logs.after,
+        endpoints_before=logs.before, sources=_dedupe(g.notes),
     )
+
+
+@dataclass
+class _Logs:
+    timeline: ErrorTimeline | None = None
+    patterns: list[LogPattern] = field(default_factory=list)
+    samples: list[SearchHit] = field(default_factory=list)
+    after: list[EndpointStat] = field(default_factory=list)
+    before: list[EndpointStat] = field(default_factory=list)
+
+
+def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None) -> _Logs:
+    from incident.tools import logs as logtools
+    from incident.tools.logscan import expand_paths
+    from incident.tools.patterns import mine_patterns
+    from incident.tools.timeline import error_timeline
+
+    ctx, out = g.ctx, _Logs()
+    g.tick("logs")
+    paths: list[Path] = []
+    if ctx.log_paths:
+        def expand() -> list[Path]:
+            found, notes = expand_paths(ctx.log_paths, ctx.roots)
+            g.notes.extend(notes)
+            return found
+
+        paths = g.attempt("logs", ", ".join(ctx.log_paths), expand, [])
+    if not paths:
+        for step in ("timeline", "patterns", "samples", "endpoints"):
+            g.tick(step)
+        return out
+    where = ", ".join(str(p) for p in paths)
+
+    def scan_progress(done: int, total: int) -> None:
+        if g.progress is not None:
+            g.progress("timeline", done, total)
+
+    g.tick("timeline")
+    out.timeline = _from_where_logs_begin(g.attempt(
+        "logs", where, lambda: error_timeline(paths, since=start, until=now, now=now, progress=scan_progress), None,
+    ), now)
+    onset = out.timeline.onset if out.timeline and out.timeline.onset else (to_utc(started) if started else None)
+    g.tick("patterns")
+    out.patterns = g.attempt(
+        "logs", where,
+        lambda: mine_patterns(paths, since=start, until=now, now=now, level="error", new_since=onset, limit=50), [],
+    )
+    g.tick("samples")
+    out.samples = g.attempt(
+        "logs", where, lambda: logtools.error_records(paths, since=onset or start, until=now, now=now, limit=50), []
+    )
+    g.tick("endpoints")
+    out.after = g.attempt(
+        "logs", where, lambda: logtools.endpoint_stats(paths, since=onset or start, until=now, now=now, limit=20), []
+    )
+    if onset is not None and onset > start:
+        # Half an hour before the onset is baseline enough, and bounds the scan on busy logs.
+        base = max(start, onset - BASELINE_FOR_ENDPOINTS)
+        out.before = g.attempt(
+            "logs", where, lambda: logtools.endpoint_stats(paths, since=base, until=onset, now=now, limit=20), []
+        )
+    return out
 
 
 def _from_where_logs_begin(tl: ErrorTimeline | None, now: datetime) -> ErrorTimeline | None:

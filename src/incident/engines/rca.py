@@ -54,6 +54,22 @@ def _why_not_caught(f: Facts) -> str:
     return f"the release changed tests ({', '.join(tests[:3])}) but none covered {target} with the input that failed"
 
 
+def _factors(f: Facts, why: str, exc: str | None, frame: an.Frame | None) -> list[str]:
+    s = f.suspect
+    factors = [why] if why else []
+    if _NONE_ATTR.search(exc or ""):
+        factors.append(f"missing handling of a missing (None/null) value in {frame.function if frame else 'the failing code'}()")
+    if s is not None and s.deploy is not None:
+        failed = [d for d in f.ev.deploys if d.service == s.deploy.service and d.status == "failed"
+                  and 0 < (s.deploy.started_at - d.started_at).total_seconds() <= 6 * 3600]
+        if failed:
+            gap = round((s.deploy.started_at - failed[-1].started_at).total_seconds() / 60)
+            factors.append(f"deploy {failed[-1].id} of the same service failed {gap} min before the suspect; the change went out on a retry")
+    if f.external and s is None:
+        factors.append("every failure of the dependency surfaced to users as an error: no fallback or circuit breaker")
+    return factors
+
+
 def diagnose(f: Facts) -> DiagnoseOutput:
     s, tr, onset = f.suspect, f.traces, f.onset
     exc, frame = tr.top_exception, tr.innermost()
@@ -82,16 +98,7 @@ def diagnose(f: Facts) -> DiagnoseOutput:
               + (f", on {', '.join(affected[:3])}" if affected else "")) if onset else "unknown"
     why = _why_not_caught(f)
     implicated = (s.matched_files if s and s.matched_files else [p for p, _ in tr.files.most_common(3)])
-    factors = [why] if why else []
-    if _NONE_ATTR.search(exc or ""):
-        factors.append(f"missing handling of a missing (None/null) value in {frame.function if frame else 'the failing code'}()")
-    if s is not None and s.deploy is not None:
-        failed = [d for d in f.ev.deploys if d.service == s.deploy.service and d.status == "failed"
-                  and 0 < (s.deploy.started_at - d.started_at).total_seconds() <= 6 * 3600]
-        if failed:
-            factors.append(f"deploy {failed[-1].id} of the same service failed {round((s.deploy.started_at - failed[-1].started_at).total_seconds() / 60)} min before the suspect; the change went out on a retry")
-    if f.external and s is None:
-        factors.append("every failure of the dependency surfaced to users as an error: no fallback or circuit breaker")
+    factors = _factors(f, why, exc, frame)
     risks = []
     if frame is not None and frame.function and category == "code defect":
         risks.append(f"other callers of {frame.function}() and other code reading the same value can fail the same way")
