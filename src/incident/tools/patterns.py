@@ -25,16 +25,23 @@ from incident.tools.timestamps import LineParser, to_datetime
 
 WILD = "<*>"
 SIM = 0.5
+# Every alternative but quotes starts only at a token boundary (the lookbehind): otherwise the
+# digit-token branch would rescan each word from every letter, quadratic in the word's length.
 _MASK = re.compile(
     rb'"[^"]{0,256}"|\'[^\']{0,256}\''
-    rb"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    rb"|(?<![\w.:+/-])(?:"
+    rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     rb"|\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?"
-    rb"|(?<![\w/])(?:[a-z][a-z0-9+.-]*:/)?(?:/[\w.~%+@:=-]*){2,}"
+    rb"|(?:[a-z][a-z0-9+.-]*:/)?(?:/[\w.~%+@:=-]*){2,}"
     rb"|0[xX][0-9a-fA-F]+"
-    rb"|[\w.:+-]*\d[\w.:+-]*"
+    rb"|[\w.:+-]*?\d[\w.:+-]*"
+    rb")"
 )
 _LEVEL_PREFIX = re.compile(rb"^[\s:|\-\[\]]*(?:TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|FATAL|SEVERE|CRIT(?:ICAL)?|PANIC)\b[\]:]?\s*")
 _DIGITS = bytes(range(48, 58))
+# Cheap prefilters: a one-line record matching neither cannot be an error (or a warning).
+_ERROR_HINT = re.compile(rb'ERR|FATAL|SEVERE|CRIT|EMERG|ALERT|PANIC|[Pp]anic|Exception|Error|Traceback|err|fatal|crit|emerg|alert|" 5\d\d |\W[56]0\W')
+_WARN_HINT = re.compile(rb'WARN|[Ww]arn|" 4\d\d |\W40\W')
 _MSG_KEYS = ("msg", "message", "event", "log", "Message", "error", "err")
 
 
@@ -149,6 +156,10 @@ def mine_records(
     miner = miner or Miner()
     stats = {} if stats is None else stats
     for ts, lines in records:
+        if level != "any" and len(lines) == 1:
+            head = lines[0][:4096]
+            if _ERROR_HINT.search(head) is None and (level == "error" or _WARN_HINT.search(head) is None):
+                continue
         msg, lv = message_of(lines[0], parser)
         if not _wanted(lv, lines, level):
             continue
