@@ -172,9 +172,16 @@ class Journal:
 # ---------------------------------------------------------------- the incidents directory
 
 
+# Words that make an id longer without making it easier to tell incidents apart.
+_FILLER = {"a", "an", "the", "is", "are", "was", "were", "be", "being", "of", "on", "in", "at", "for", "to",
+           "and", "with", "from", "returning", "returns", "return", "seeing", "getting", "some", "all"}
+
+
 def slugify(text: str, max_len: int = 40) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    words = [w for w in re.split(r"[^a-z0-9]+", text) if w]
+    kept = [w for w in words if w not in _FILLER] or words
+    slug = "-".join(dict.fromkeys(kept))  # "checkout checkout 500s" -> "checkout-500s"
     if len(slug) > max_len:
         slug = slug[:max_len].rsplit("-", 1)[0] or slug[:max_len]
     return slug or "incident"

@@ -85,6 +85,7 @@ class TriageResult:
     state: IncidentState
     runbook: dict[str, Any] | None = None
     notices: list[str] = field(default_factory=list)
+    finished_at: datetime | None = None  # the session clock when the walk ended
 
     def contract(self) -> dict[str, Any]:
         """The JSON contract of `incident triage --json` (pinned by a contract test)."""
@@ -221,7 +222,7 @@ class Session:
                 self._save_suspect_diff(brief, ctx)
         self.journal.append(j.TRIAGE_FINISHED, {"notices": self.notices})
         final = fold(self.journal.events())
-        return TriageResult(self.journal.id, self.journal.folder, final, self.runbook_info, self.notices)
+        return TriageResult(self.journal.id, self.journal.folder, final, self.runbook_info, self.notices, to_utc(self.clock()))
 
     def _state(self) -> IncidentState:
         return fold(self.journal.events())
@@ -235,7 +236,9 @@ class Session:
             "model": self.settings.model if self.engine.name == "claude" else None,
             "repo": str(ctx.repo) if ctx.repo else None,
             "deploys": ctx.deploy_paths,
+            "deploys_format": ctx.deploys_format,
             "logs": ctx.log_paths,
+            "log_files": _log_summary(ctx),
             "runbook": self.runbook_info,
             "folder": str(self.journal.folder),
         }
@@ -400,6 +403,20 @@ class Session:
         self._write_evidence("suspect.diff", redact(f"{detail.stat}\n\n{detail.diff}")[0])
 
 
+def _log_summary(ctx: ToolContext) -> dict[str, int]:
+    """How much the triage will read (files, bytes), cheap enough for the header."""
+    from incident.tools.logscan import expand_paths
+
+    paths, _ = expand_paths(ctx.log_paths, ctx.roots)
+    size = 0
+    for p in paths:
+        try:
+            size += p.stat().st_size
+        except OSError:
+            continue
+    return {"files": len(paths), "bytes": size}
+
+
 def _tools() -> list[Any]:
     from incident.tools import default_tools
 
@@ -446,9 +463,15 @@ def choose_engine(req: TriageRequest, settings: Settings, *, on_text: Any = None
     )
 
 
+def incident_title(service: str | None, symptom: str | None) -> str:
+    if service and symptom:
+        return symptom if service.lower() in symptom.lower() else f"{service}: {symptom}"
+    return symptom or service or "incident"
+
+
 def start(req: TriageRequest, ws: Workspace) -> Journal:
     """Open a new incident for a triage and record what it will read (so --resume can rebuild it)."""
-    title = req.title or " ".join(x for x in (req.service, req.symptom) if x) or "incident"
+    title = req.title or incident_title(req.service, req.symptom)
     journal = ws.create(
         title,
         {"service": req.service, "symptom": req.symptom, "alert": req.alert, "started_at": iso(req.started), "severity": None},

@@ -30,6 +30,14 @@ def _pct(x: float | None) -> str:
     return "unknown" if x is None else f"{x * 100:.1f}%"
 
 
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
 class PlainUI:
     """Prints the walk; asks nothing (non-interactive, or no TTY)."""
 
@@ -55,10 +63,13 @@ class PlainUI:
         if info.get("repo"):
             parts.append(f"repo {info['repo']}")
         if info.get("deploys"):
-            parts.append(f"deploys {', '.join(info['deploys'])}")
+            fmt = f" ({info['deploys_format']})" if info.get("deploys_format") else ""
+            parts.append(f"deploy history {', '.join(info['deploys'])}{fmt}")
         if info.get("logs"):
-            parts.append(f"logs {', '.join(info['logs'][:4])}" + (f" (+{len(info['logs']) - 4})" if len(info["logs"]) > 4 else ""))
-        t.append(clean("; ".join(parts) or "nothing configured") + "\n")
+            files = info.get("log_files") or {}
+            parts.append(f"logs {', '.join(info['logs'][:3])}" + (f" (+{len(info['logs']) - 3})" if len(info["logs"]) > 3 else "")
+                         + f" — {files.get('files', 0)} file(s), {_size(files.get('bytes', 0))}")
+        t.append(clean("\n         ".join(parts) or "nothing configured") + "\n")
         rb = info.get("runbook")
         t.append("runbook  ", style="dim")
         t.append(clean(f"{rb['id']} (matched: {', '.join(rb['reasons'])})" if rb else "none matched") + "\n")
@@ -297,6 +308,7 @@ _PHASE_VIEWS: dict[str, Any] = {
 
 def finished(result: TriageResult, *, cadence: dict[str, int], now: datetime) -> None:
     c = console()
+    now = result.finished_at or now
     st = result.state
     minutes = cadence.get(st.severity or "", 30)
     last = st.comms[-1].at if st.comms else None
