@@ -163,7 +163,7 @@ def test_full_triage_starts_only_read_only_processes_and_writes_only_the_inciden
 
     monkeypatch.setattr(subprocess.Popen, "__init__", recording_init)
     for name in ("system", "popen"):
-        monkeypatch.setattr(os, name, lambda *a, **k: pytest.fail(f"os.{name} called"))
+        monkeypatch.setattr(os, name, lambda *a, _name=name, **k: pytest.fail(f"os.{_name} called"))
     incidents = tmp_path / "inc"
     before = _snapshot(tmp_path, incidents)
     code, out, err = cli(*triage_args(example, incidents))
