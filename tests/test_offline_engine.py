@@ -232,3 +232,28 @@ def test_every_phase_answers_with_no_evidence_at_all(tmp_path: Path, phase: str)
         assert out.category == "unknown" and out.trigger.startswith("unknown")
     if isinstance(out, VerifyOutput):
         assert out.status == "unknown"
+
+
+def test_operator_start_time_stands_in_when_the_logs_say_nothing(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests.offline_fixtures import context
+
+    paths = build_example(tmp_path)
+    started = paths.now - timedelta(minutes=7)
+    ctx = replace(context(paths), log_paths=[])
+    _, outs = run_all(paths, started=started, ctx=ctx)
+    assess = outs["assess"]
+    assert isinstance(assess, AssessOutput)
+    assert assess.onset == started
+    assert assess.suspect_change is not None and assess.suspect_change.id == "6"  # 1 min before: time alone
+    assert assess.rollback_target is not None and assess.rollback_target.id == "4"
+    assert any("--logs" in n for n in assess.needs_from_operator)
+
+
+def test_untrusted_deploy_text_stays_one_line() -> None:
+    from incident.models import Deploy
+
+    d = Deploy(id="9", service="checkout", started_at=NOW, description="ok\n\x1b[31mINJECTED\x1b[0m\r\nline")
+    ref = an._deploy_ref(d, NOW)
+    assert "\n" not in ref.summary and "\x1b" not in ref.summary and "INJECTED" in ref.summary

@@ -289,6 +289,11 @@ class Suspect:
     matched_symbols: list[str]
 
 
+def _one_line(text: str) -> str:
+    """Deploy descriptions and commit subjects are untrusted text: one line, no control characters."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def _minutes(onset: datetime | None, at: datetime) -> float | None:
     return None if onset is None else round((onset - at).total_seconds() / 60, 1)
 
@@ -296,7 +301,7 @@ def _minutes(onset: datetime | None, at: datetime) -> float | None:
 def _deploy_ref(d: Deploy, onset: datetime | None) -> ChangeRef:
     version = f" ({d.version})" if d.version and d.version != d.id else ""
     status = "" if d.status in ("succeeded", "unknown") else f" [{d.status}]"
-    what = f": {d.description}" if d.description else ""
+    what = f": {_one_line(d.description)}" if d.description else ""
     return ChangeRef(
         kind="deploy", id=d.id, sha=d.sha, service=d.service, at=d.started_at,
         summary=f"{d.service or 'deploy'} {d.id}{version}{status}{what}"[:200], minutes_before_onset=_minutes(onset, d.started_at),
@@ -305,7 +310,7 @@ def _deploy_ref(d: Deploy, onset: datetime | None) -> ChangeRef:
 
 def _commit_ref(c: Commit, onset: datetime | None) -> ChangeRef:
     return ChangeRef(
-        kind="commit", id=c.sha[:12], sha=c.sha, at=c.authored_at, summary=f"{c.subject[:150]} ({c.author})",
+        kind="commit", id=c.sha[:12], sha=c.sha, at=c.authored_at, summary=_one_line(f"{c.subject[:150]} ({c.author})"),
         minutes_before_onset=_minutes(onset, c.authored_at),
     )
 
