@@ -90,7 +90,8 @@ class TriageResult:
     def contract(self) -> dict[str, Any]:
         """The JSON contract of `incident triage --json` (pinned by a contract test)."""
         st = self.state
-        assess = st.output("assess") or {}
+        # A post-incident triage skips assess; its diagnose carries the same facts.
+        assess = st.output("assess") or st.output("diagnose") or {}
         contain = st.output("contain") or {}
         suspect = assess.get("suspect_change")
         rollback = assess.get("rollback_target")
