@@ -397,7 +397,8 @@ def level_of(line: bytes, head_from: int = 0) -> str | None:
     For access logs the status decides: 5xx is an error, 4xx a warning.
     """
     head = line[head_from : head_from + 400] if line[:1] != b"{" else line[:4096]
-    m = _LEVEL_KV.search(head)
+    # The case-insensitive key=value search is the slow one: only when a key could be there.
+    m = _LEVEL_KV.search(head) if (b"evel" in head or b"EVEL" in head or b"lvl" in head or b"everity" in head or b"EVERITY" in head) else None
     if m is not None:
         v = m.group(1).lower()
         lv = _BUNYAN.get(v) or _NORMAL.get(v)

@@ -25,6 +25,7 @@ from incident.tools.logscan import LINE_CAP, STDIN, is_error, level_of
 from incident.tools.timestamps import LineParser, to_datetime
 
 _SMALL = 4096
+_CHUNK = 2 << 20  # smaller than the default: each chunk is copied a few times, and memory is capped
 _TEXT_TOKENS = r"ERROR|FATAL|SEVERE|CRIT|EMERG|ALERT|PANIC|[Pp]anic|Exception|Traceback|Error"
 _BRACKET = r"error\]|crit\]|alert\]|emerg\]"
 _ACCESS = r'" 5[0-9][0-9] '
@@ -123,7 +124,7 @@ def _scan_file(path: Path, now: datetime, lo_ts: float | None, hi_ts: float | No
     scan = _FileScan(parser, lo_ts, hi_ts, acc)
     pending: int | None = None
     try:
-        for base, chunk in logscan.iter_chunks(path, lo, hi):
+        for base, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK):
             end = base + len(chunk)
             if offsets is not None:
                 cands: list[int] = []
@@ -180,28 +181,43 @@ class _FileScan:
             self.acc.seen(ts)
 
     def errors(self, chunk: bytes, cands: list[int]) -> None:
+        # The hot loop of the timeline (one pass per candidate line): locals, no helper calls on
+        # the common path (a timestamped line whose own level decides).
         last_start = -1
         counted_record = -2  # chunk offset of the last record counted (-1: the carried one)
+        parse, rfind, find = self.p.parse, chunk.rfind, chunk.find
+        errors, lo, hi, grouping = self.acc.errors, self.lo, self.hi, self.grouping
         for c in cands:
-            start = chunk.rfind(b"\n", 0, c) + 1
+            start = rfind(b"\n", 0, c) + 1
             if start == last_start:
                 continue
             last_start = start
-            end = chunk.find(b"\n", start, start + LINE_CAP)
-            line = chunk[start : end if end >= 0 else start + LINE_CAP].rstrip(b"\r")
-            st = self.p.parse(line)
-            if st is not None or not self.grouping:
-                if is_error([line]):
-                    self._count_error(st.ts if st else None)
+            end = find(b"\n", start, start + LINE_CAP)
+            line = chunk[start : end if end >= 0 else start + LINE_CAP]
+            st = parse(line)
+            if st is not None:
+                lv = level_of(line)
+                if lv == "error" or (lv is None and is_error([line])):
+                    ts = st.ts
+                    if (lo is None or ts >= lo) and (hi is None or ts < hi):
+                        m = int(ts // 60) * 60
+                        errors[m] = errors.get(m, 0) + 1
+                        self.acc.error_lines += 1
+                        self.acc.seen(ts)
                     counted_record = start
+                continue
+            if not grouping:
+                if is_error([line]):
+                    self._count_error(None)
                 continue
             # A trace line: it belongs to the record that opened it.
             rec_start, rec_line, rec_ts = self._opener(chunk, start)
             if rec_start == counted_record or (rec_start == -1 and self.rec_counted):
                 continue
-            if rec_line and level_of(rec_line) not in (None, "error"):
+            rec_level = level_of(rec_line) if rec_line else None
+            if rec_level not in (None, "error"):
                 continue  # a WARN with a trace is still a warning
-            if level_of(rec_line) == "error" or is_error([line]):
+            if rec_level == "error" or is_error([line.rstrip(b"\r")]):
                 self._count_error(rec_ts)
                 counted_record = rec_start
                 if rec_start == -1:

@@ -142,8 +142,8 @@ class LineParser:
         if name == "epoch":
             v = epoch_from_number(m.group("epoch"))
             return None if v is None else Stamp(v, m.start(), -1, m.end(), name)
-        tz = m.group("tz") if name in ("iso", "access") else None
-        key = (name, m.group("head"), tz)
+        head, sec, frac, tz = m.group("head", "sec", "frac", "tz") if name in ("iso", "access") else (*m.group("head", "sec", "frac"), None)
+        key = (name, head, tz)
         base = self._cache.get(key)
         if base is None:
             base = self._minute(name, m, tz)
@@ -152,8 +152,7 @@ class LineParser:
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[key] = base
-        ts = base + int(m.group("sec"))
-        frac = m.group("frac")
+        ts = base + int(sec)
         if frac:
             ts += int(frac) / 10 ** len(frac)
         return Stamp(ts, m.start(), m.end("head"), m.end(), name)
