@@ -57,7 +57,10 @@ def parse_when(value: str, *, now: datetime | None = None) -> datetime:
     m = _REL.match(text)
     if m and now is not None:
         n, unit = int(m.group(1)), m.group(2)
-        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+        try:
+            return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+        except OverflowError:  # "99999999d": before year 1
+            raise UsageError(f"time {value!r} is out of range", "give a duration such as 90m or 2h") from None
     if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", text) and now is not None:
         parts = [int(p) for p in text.split(":")]
         while len(parts) < 3:

@@ -44,7 +44,7 @@ def new_incident(
 
 def load(journal: Journal) -> tuple[IncidentState, list[str]]:
     result = journal.read()
-    return fold(result.events), result.warnings
+    return fold(result.events, source=journal.path), result.warnings
 
 
 def list_incidents(ws: Workspace) -> list[dict[str, Any]]:

@@ -118,6 +118,31 @@ class Journal:
             os.close(fd)  # closing releases the flock
         return event
 
+    def _create(self, type: str, payload: dict[str, Any]) -> Event:
+        """The first event, written beside the journal and renamed into place: a crash while an
+        incident is being opened leaves no journal at all rather than an empty one."""
+        event = Event(at=to_utc(self.clock()), type=type, payload=payload)
+        tmp = self.folder / f".{EVENTS_FILE}.new"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(event.to_line())
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp, self.path)
+            dfd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            try:
+                self.folder.rmdir()  # nothing was recorded: leave no half-made incident behind
+            except OSError:
+                pass
+            raise _storage_error(self.path, e) from None
+        return event
+
     def _heal_torn_tail(self, fd: int) -> None:
         """Under the lock: if the file ends mid-line (a writer crashed), drop the unacknowledged
         fragment so the next event starts on its own line. A complete JSON line that merely
@@ -214,7 +239,7 @@ class Workspace:
             except OSError as e:
                 raise _storage_error(folder, e) from None
             journal = Journal(folder, self.clock)
-            journal.append(INCIDENT_CREATED, {"id": candidate, "title": title, **payload})
+            journal._create(INCIDENT_CREATED, {"id": candidate, "title": title, **payload})
             return journal
         raise StorageError(f"too many incidents named {base} today")
 

@@ -46,7 +46,7 @@ class PostmortemResult(BaseModel):
 
 def load(journal: j.Journal) -> tuple[IncidentState, list[j.Event], list[str]]:
     result = journal.read()
-    return fold(result.events), result.events, result.warnings
+    return fold(result.events, source=journal.path), result.events, result.warnings
 
 
 def _narrator(engine: EngineChoice, settings: Settings, journal: j.Journal) -> Callable[[str, str], str] | None:

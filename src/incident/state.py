@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from incident import journal as j
 from incident.clock import parse_when
+from incident.errors import StorageError
 from incident.models import PHASE_ORDER, Usage
 
 
@@ -91,15 +92,36 @@ def _when(value: Any, default: datetime) -> datetime:
     return default
 
 
-def fold(events: list[j.Event]) -> IncidentState:
-    """Replay events into the incident's state. Unknown event types are ignored (newer writers)."""
+def fold(events: list[j.Event], *, source: object = "the journal") -> IncidentState:
+    """Replay events into the incident's state. Unknown event types are ignored (newer writers).
+
+    A journal whose events do not fit (no `incident.created` first, a payload of the wrong
+    shape: a hand edit, another tool) is a StorageError naming `source`, not a crash."""
     if not events or events[0].type != j.INCIDENT_CREATED:
-        raise ValueError("a journal must start with incident.created")
-    first = events[0]
+        raise StorageError(
+            f"{source}: does not start with an incident.created event",
+            "the incident was not opened completely, or the file was edited; restore its first line or remove the folder",
+        )
+    for i, ev in enumerate(events):
+        try:
+            if i == 0:
+                st = _created(ev)
+            _apply(st, ev)
+        except (TypeError, ValueError, AttributeError, KeyError) as e:  # pydantic's ValidationError is a ValueError
+            raise StorageError(
+                f"{source}: event {i + 1} ({ev.type}) has a payload this version cannot read ({e.__class__.__name__})",
+                "the journal was edited by hand or written by another tool; fix or remove that event",
+            ) from None
+    st.event_count = len(events)
+    st.last_event_at = events[-1].at
+    return st
+
+
+def _created(first: j.Event) -> IncidentState:
     p = first.payload
-    st = IncidentState(
-        id=p.get("id", ""),
-        title=p.get("title", ""),
+    return IncidentState(
+        id=str(p.get("id") or ""),
+        title=str(p.get("title") or ""),
         service=p.get("service"),
         symptom=p.get("symptom"),
         alert=p.get("alert"),
@@ -108,11 +130,6 @@ def fold(events: list[j.Event]) -> IncidentState:
         started_at=_when(p.get("started_at"), first.at) if p.get("started_at") else None,
         severity=p.get("severity"),
     )
-    for ev in events:
-        _apply(st, ev)
-    st.event_count = len(events)
-    st.last_event_at = events[-1].at
-    return st
 
 
 def _apply(st: IncidentState, ev: j.Event) -> None:
