@@ -175,7 +175,8 @@ class LineParser:
 
 
 def _utc_epoch(y: int, mo: int, d: int, h: int, mi: int) -> float:
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60):
+    # Years far from now are not times a log line means (and past 9999 Python has no datetime).
+    if not (1900 <= y <= 2999 and 1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60):
         raise ValueError("out of range")
     if d > calendar.monthrange(y, mo)[1]:
         raise ValueError("no such day")
