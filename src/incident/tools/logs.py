@@ -96,15 +96,36 @@ def _rg_lines(rg: str, path: Path, pattern: str, literal: bool) -> Iterator[tupl
         proc.wait()
 
 
-def _py_lines(path: Path, rx: re.Pattern[bytes], lit: bytes | None, lo: int, hi: int | None) -> Iterator[tuple[int, int]]:
-    line_no = _count_lines(path, lo) if lo else 0
-    for base, chunk in logscan.iter_chunks(path, lo, hi):
-        counted = 0
-        for start in _match_starts(chunk, rx, lit):
-            line_no += chunk.count(b"\n", counted, start)
+def _py_lines(mm: mmap_t, rx: re.Pattern[bytes], lit: bytes | None, lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    """The pure-Python engine over a mapped file: `find` for the rarest literal (or the regex
+    itself), then the regex on that line only; lines are counted only up to each hit."""
+    line_no = _count_nl(mm, 0, lo)
+    counted = lo
+    pos = lo
+    while pos < hi:
+        if lit is not None:
+            i = mm.find(lit, pos, hi)
+        else:
+            m = rx.search(mm, pos, hi)
+            i = -1 if m is None else m.start()
+        if i < 0:
+            return
+        start = mm.rfind(b"\n", 0, i) + 1
+        end = mm.find(b"\n", i, hi)
+        end = hi if end < 0 else end
+        # A regex match may run across a newline (\s); rg is line-based, so re-check the line.
+        if rx.search(mm, start, end) is not None:
+            line_no += _count_nl(mm, counted, start)
             counted = start
-            yield line_no + 1, base + start
-        line_no += chunk.count(b"\n", counted)
+            yield line_no + 1, start
+        pos = end + 1
+
+
+def _count_nl(mm: mmap_t, a: int, b: int) -> int:
+    n = 0
+    for x in range(a, b, 8 << 20):
+        n += mm[x : min(b, x + (8 << 20))].count(b"\n")
+    return n
 
 
 def _match_starts(chunk: bytes, rx: re.Pattern[bytes], lit: bytes | None) -> Iterator[int]:
@@ -180,7 +201,7 @@ def _search_file(
     with mm:
         lo, hi = logscan.window_offsets(path, parser, lo_ts, hi_ts)
         hi = size if hi is None else hi
-        found = _rg_lines(rg, path, pattern, literal) if rg else _py_lines(path, rx, lit, lo, hi)
+        found = _rg_lines(rg, path, pattern, literal) if rg else _py_lines(mm, rx, lit, lo, hi)
         try:
             for line_no, off in found:
                 if off < lo:
