@@ -181,6 +181,15 @@ def secrets(seed: int = 7) -> Iterator[tuple[str, str, str]]:
     truncated = block.split("\n")[:6]
     for line in body[:5]:
         yield "private_key", "\n".join(truncated) + "\n[truncated: 40 more lines]", line
+    # Key material with no header or key name nearby: a PEM body logged one line per record,
+    # a bare AWS secret key, a Kubernetes Secret's base64 data.
+    for line in pem_body(rng, 6)[:6]:
+        yield "high_entropy", f"2026-11-21T14:33:01Z ERROR checkout {line}", line
+    for _ in range(5):
+        s = rnd(rng, B64, 40)
+        yield "high_entropy", f"creds loaded: {s}", s
+    k8s = base64.b64encode(rng.randbytes(48)).decode()
+    yield "high_entropy", f"data:\n  tls.key: {k8s}", k8s
     yaml_body = pem_body(rng, 4)
     yaml_block = "tls:\n  private_key: |\n" + "\n".join("    " + b for b in yaml_body) + "\n  cert: x"
     for line in yaml_body:
@@ -245,6 +254,12 @@ def benign(seed: int = 11) -> list[str]:
         "AKIA prefix marks long-term keys; ASIA temporary ones",
         "git checkout -b fix/token-refresh",
         "ghp_ tokens are classic PATs",
+        "loading com/example/payments/internal/RetryPolicyHandler2 from /Users/JohnSmith/Documents2024/ProjectFiles",
+        "GET /api/v1/orders/12345/items/67890/shipments/ABC123/labels 200",
+        "at org.springframework.web.servlet.FrameworkServlet.processRequestInternalHandlerAdapter2",
+        "PaymentServiceClientRetryPolicyHandlerFactory2024Impl initialised",
+        "s3://company-backups/2026/11/21/checkout/db-snapshot-0001.tar.gz uploaded",
+        "ImagePullBackOff: registry.example.com/team/checkout-service:v2.14.3-rc1",
     ]
     return out
 

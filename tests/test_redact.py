@@ -78,6 +78,21 @@ def test_pem_block_with_timestamped_lines_is_redacted_whole():
     assert not any(b in out for b in body)
 
 
+def test_key_material_without_any_name_is_caught_by_shape_not_paths_or_images():
+    rng = random.Random(12)
+    b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    line = rnd(rng, b64, 64)
+    assert redact(f"2026-11-21T14:33:01Z app: {line}") == ("2026-11-21T14:33:01Z app: [REDACTED:high_entropy]", 1)
+    for benign_line in (
+        "data:image/png;base64," + rnd(rng, b64, 200),
+        "integrity=sha384-" + rnd(rng, b64, 64),
+        "/srv/app/com/example/payments/internal/RetryPolicyHandler2/Config",
+        "PaymentServiceClientRetryPolicyHandlerFactory2024Impl",
+        "commit " + rnd(rng, "0123456789abcdef", 40),
+    ):
+        assert redact(benign_line) == (benign_line, 0)
+
+
 def test_redact_json_redacts_values_under_secret_keys_and_strings_everywhere():
     rng = random.Random(9)
     key = "AIza" + rnd(rng, "abcdefghijABCDEFGHIJ0123456789_-", 35)
@@ -117,9 +132,10 @@ def test_ten_megabytes_in_well_under_two_seconds():
     text = "\n".join(lines)
     text = text * (10_000_000 // len(text) + 1)
     assert len(text) >= 10_000_000
-    t = time.perf_counter()
+    # CPU time of this process: other jobs on a shared machine must not fail the test.
+    t = time.process_time()
     out, n = redact(text)
-    elapsed = time.perf_counter() - t
+    elapsed = time.process_time() - t
     assert n == 2 * text.count("ERROR auth failed")
     assert "hunter1000" not in out
     assert elapsed < 2.0, f"redacting {len(text) / 1e6:.1f} MB took {elapsed:.2f}s"

@@ -11,6 +11,7 @@ with spaces, an unquoted header) the redaction runs to the end of the line.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -359,12 +360,62 @@ _HANDLERS: dict[str, Callable[[_Redactor, re.Match[str], str], tuple[str, int] |
 }
 
 
+# Long base64 runs with no key name or known prefix: a private key's body lines logged one per
+# record, an AWS secret key on its own, an unknown vendor's key. Benign long base64 (data URIs,
+# SRI hashes, images) and paths are told apart by what precedes them and by their shape.
+_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{32,}={0,2}")
+_B64_BENIGN_BEFORE = re.compile(r"(?:base64,|sha(?:1|256|384|512)-|sha(?:1|256|384|512)[:=])$")
+_B64_BENIGN_START = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi0", "PD94bWwg", "PHN2Zy")
+_WORD = re.compile(r"[A-Z]?[a-z]{3,}")
+_WORDY = re.compile(r"[A-Za-z]?[a-z]+(?:[A-Z][a-z]+)*\d{0,4}|\d+|v\d+")
+
+
+def _looks_random(run: str) -> bool:
+    s = run.rstrip("=")
+    upper = sum(c.isupper() for c in s)
+    lower = sum(c.islower() for c in s)
+    if upper < 4 or lower < 4 or not any(c.isdigit() or c == "+" for c in s):
+        return False
+    if sum(len(w) for w in _WORD.findall(s)) >= 0.6 * len(s):
+        return False  # CamelCaseIdentifiersAndWords: random base64 is rarely more than a fifth words
+    if "/" in s:
+        segments = [seg for seg in s.split("/") if seg]
+        if sum(_WORDY.fullmatch(seg) is not None for seg in segments) >= 0.6 * len(segments):
+            return False  # a path or a dotted name, not key material
+    counts = Counter(s)
+    n = len(s)
+    entropy = -sum(c / n * math.log2(c / n) for c in counts.values())
+    return entropy >= 4.0
+
+
+def _redact_b64_runs(text: str, counts: Counter[str]) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _B64_RUN.finditer(text):
+        start = m.start()
+        if start and text[start - 1] in "_-.@%":  # part of an identifier, a file name or an address
+            continue
+        run = m.group()
+        if run.startswith(_B64_BENIGN_START) or _B64_BENIGN_BEFORE.search(text, max(0, start - 8), start):
+            continue
+        if not _looks_random(run):
+            continue
+        out.append(text[pos:start])
+        out.append(_mark("high_entropy"))
+        counts["high_entropy"] += 1
+        pos = m.end()
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def redact_counts(text: str) -> tuple[str, dict[str, int]]:
     """Redact `text`; return it with the number of redactions by kind."""
     if not text:
         return text, {}
     r = _Redactor(text)
-    out = r.run()
+    out = _redact_b64_runs(r.run(), r.counts)
     return out, dict(r.counts)
 
 
