@@ -95,3 +95,48 @@ CLASSIFY = {"summary": "active", "citations": ["error_timeline()"], "classificat
 
 def answer_json(obj: dict[str, Any]) -> str:
     return "Here is the assessment.\n```json\n" + json.dumps(obj, indent=1) + "\n```\n"
+
+
+# A valid answer for every phase, as a model might write it.
+PHASE_ANSWERS: dict[str, dict[str, Any]] = {
+    "classify": CLASSIFY,
+    "assess": ASSESS,
+    "contain": {
+        "summary": "Roll back checkout to the last good revision.", "citations": ["deploy_history()"],
+        "rollback_first": True,
+        "mitigations": [{"action": "Roll back checkout", "command": "helm rollback checkout 4", "kind": "rollback",
+                         "risk": "low", "reversibility": "redeploy", "time_to_effect": "2 min", "vetted": True}],
+    },
+    "diagnose": {"summary": "A shipping change broke totals.", "citations": ["search_logs(pattern='ERROR')"],
+                 "root_cause": "shipping total computed on a null address", "category": "code defect"},
+    "fix": {"summary": "Guard the null address.", "citations": ["show_commit()"], "plan": ["guard null address"]},
+    "verify": {"summary": "Errors back to baseline.", "citations": ["error_timeline()"], "status": "working"},
+    "review": {"summary": "Add a null-address test.", "citations": [],
+               "action_items": [{"description": "Add a test for null addresses", "priority": "P1"}]},
+}
+
+# Arguments a model might pass to each real tool (only tools whose arguments are all optional or easy).
+TOOL_ARGS: dict[str, dict[str, Any]] = {
+    "error_timeline": {"since": "3h"}, "deploy_history": {}, "search_logs": {"pattern": "ERROR|Exception"},
+    "recent_commits": {"max_count": 5}, "log_patterns": {"since": "3h"}, "list_tags": {},
+}
+
+
+def model_like(body: dict[str, Any]) -> Any:
+    """A scripted 'model' for the fake: first read with up to two tools in parallel, then answer."""
+    import re
+
+    from fake_anthropic import text, tool_calls
+
+    first = body["messages"][0]["content"]
+    prompt = first if isinstance(first, str) else " ".join(b.get("text", "") for b in first)
+    phase = re.search(r"## Phase: (\w+)", prompt)
+    name = phase.group(1) if phase else "review"
+    read_already = any(
+        isinstance(m["content"], list) and any(b.get("type") == "tool_result" for b in m["content"])
+        for m in body["messages"]
+    )
+    offered = [t["name"] for t in body.get("tools", []) if t["name"] in TOOL_ARGS]
+    if offered and not read_already and body.get("tool_choice", {}).get("type") != "none":
+        return tool_calls(*[(n, TOOL_ARGS[n]) for n in offered[:2]], preamble=f"Reading evidence for {name}.")
+    return text(answer_json(PHASE_ANSWERS[name]))
