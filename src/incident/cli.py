@@ -33,11 +33,32 @@ class _Group(TyperGroup):
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except OSError as e:
+            refused = _disk_refused(e)
+            if refused is None or ctx.meta.get("incident.traceback") or os.environ.get("INCIDENT_TRACEBACK"):
+                raise
+            _report(ctx, refused)
+            raise typer.Exit(refused.exit_code) from None
         except Exception as e:
             if ctx.meta.get("incident.traceback") or os.environ.get("INCIDENT_TRACEBACK"):
                 raise
             _report(ctx, IncidentError(f"internal error: {e.__class__.__name__}: {e}", "rerun with --traceback and report it", code="internal"))
             raise typer.Exit(EXIT_FAILURE) from None
+
+
+def _disk_refused(e: OSError) -> IncidentError | None:
+    """A write the disk refused anywhere (evidence files, prompts, locks: not only the journal)
+    is the operator's to fix, not an internal error; the journal keeps what was recorded."""
+    import errno
+
+    from incident.errors import StorageError
+
+    if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return None
+    where = f"{e.filename}: " if e.filename else ""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageError(f"{where}disk full ({e.strerror})", "free space and run the command again; what was recorded is kept (`incident triage --resume ID` continues a triage)")
+    return StorageError(f"{where}cannot write ({e.strerror})", "use a writable --incidents-dir or fix the permissions")
 
 
 def _report(ctx: typer.Context, e: IncidentError) -> None:

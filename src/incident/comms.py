@@ -270,7 +270,7 @@ def mark(journal: j.Journal, status_: str, *, at: datetime | None, now: datetime
     when = to_utc(at) if at is not None else now
     if when > now + FUTURE_SLACK:
         raise UsageError(f"--at {iso(when)} is in the future", "give the time it happened (UTC), e.g. --at 14:43")
-    state = fold(journal.read().events)  # raises NotFound with a hint
+    state = fold(journal.read().events, source=journal.path)  # raises NotFound with a hint
     started = _started(state)
     if status_ != "alerted" and started and when < started:
         raise UsageError(

@@ -16,7 +16,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from incident.errors import NotFound, StorageError, UsageError
 from incident.models import SCHEMA_VERSION
 
 EVENTS_FILE = "events.jsonl"
+TORN_FILE = "events.torn"  # fragments cut from the journal's end, kept for a human to look at
 
 # Event types. The fold in `state.py` gives each its meaning.
 INCIDENT_CREATED = "incident.created"
@@ -76,7 +77,8 @@ class ReadResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def _storage_error(path: Path, e: OSError) -> StorageError:
+def storage_error(path: Path, e: OSError) -> StorageError:
+    """The one-line error for a write the disk refused, naming the file."""
     if e.errno == errno.ENOSPC:
         return StorageError(f"{path}: disk full, the event was not recorded", "free space and run the command again")
     if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
@@ -103,17 +105,25 @@ class Journal:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
-            raise _storage_error(self.path, e) from None
+            raise storage_error(self.path, e) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._heal_torn_tail(fd)
+            size = os.fstat(fd).st_size
             view = memoryview(line)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
+            try:
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                os.fsync(fd)
+            except OSError:
+                # A full disk can take part of the line: cut it off, so the journal stays as it
+                # was and the operator is told the event was not recorded.
+                with suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
         except OSError as e:
-            raise _storage_error(self.path, e) from None
+            raise storage_error(self.path, e) from None
         finally:
             os.close(fd)  # closing releases the flock
         return event
@@ -140,7 +150,7 @@ class Journal:
                 self.folder.rmdir()  # nothing was recorded: leave no half-made incident behind
             except OSError:
                 pass
-            raise _storage_error(self.path, e) from None
+            raise storage_error(self.path, e) from None
         return event
 
     def _heal_torn_tail(self, fd: int) -> None:
@@ -161,6 +171,11 @@ class Journal:
             json.loads(fragment)
             os.write(fd, b"\n")
         except ValueError:
+            # Usually a write cut short by a crash, but it may be a hand edit: keep it aside.
+            with open(self.folder / TORN_FILE, "ab") as aside:
+                aside.write(fragment + b"\n")
+                aside.flush()
+                os.fsync(aside.fileno())
             os.ftruncate(fd, size - len(fragment))
 
     def read(self) -> ReadResult:
@@ -228,7 +243,7 @@ class Workspace:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise _storage_error(self.root, e) from None
+            raise storage_error(self.root, e) from None
         for n in range(1, 1000):
             candidate = base if n == 1 else f"{base}-{n}"
             folder = self.root / candidate
@@ -237,7 +252,7 @@ class Workspace:
             except FileExistsError:
                 continue
             except OSError as e:
-                raise _storage_error(folder, e) from None
+                raise storage_error(folder, e) from None
             journal = Journal(folder, self.clock)
             journal._create(INCIDENT_CREATED, {"id": candidate, "title": title, **payload})
             return journal

@@ -96,12 +96,15 @@ def _target(journal: j.Journal, out: Path | None) -> Path:
 
 def _write(path: Path, text: str) -> None:
     # write-then-rename: a crash never leaves a half-written postmortem over a good one
+    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".postmortem-", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
     except OSError as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)  # a full disk must not also collect temp files
         raise StorageError(f"{path}: cannot write ({e.strerror or e})", "pick a writable --out") from None
 
 

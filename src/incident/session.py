@@ -222,11 +222,11 @@ class Session:
             if name == "assess":
                 self._save_suspect_diff(brief, ctx)
         self.journal.append(j.TRIAGE_FINISHED, {"notices": self.notices})
-        final = fold(self.journal.events())
+        final = fold(self.journal.events(), source=self.journal.path)
         return TriageResult(self.journal.id, self.journal.folder, final, self.runbook_info, self.notices, to_utc(self.clock()))
 
     def _state(self) -> IncidentState:
-        return fold(self.journal.events())
+        return fold(self.journal.events(), source=self.journal.path)
 
     def _header(self, state: IncidentState, ctx: ToolContext, runbook: Any) -> dict[str, Any]:
         return {
@@ -267,8 +267,7 @@ class Session:
 
         prompt_text, redactions = redact(self._render_prompt(spec, brief))
         prompt_path = self.journal.folder / "prompts" / f"{name}.md"
-        prompt_path.parent.mkdir(exist_ok=True)
-        prompt_path.write_text(prompt_text, encoding="utf-8")
+        _write_file(prompt_path, prompt_text)
         self.journal.append(j.PROMPT_RENDERED, {"phase": name, "path": str(prompt_path.relative_to(self.journal.folder)), "chars": len(prompt_text), "redactions": redactions})
         self.ui.phase_started(spec, self.engine.name)
         self.journal.append(j.PHASE_STARTED, {"phase": name, "engine": self.engine.name})
@@ -366,9 +365,8 @@ class Session:
 
     def _write_evidence(self, name: str, content: str) -> None:
         folder = self.journal.folder / "evidence"
-        folder.mkdir(exist_ok=True)
         path = folder / name
-        path.write_text(content, encoding="utf-8")
+        _write_file(path, content)
         self.journal.append(j.EVIDENCE_SAVED, {"path": f"evidence/{name}", "bytes": len(content.encode())})
 
     def _save_evidence(self, ev: Evidence) -> None:
@@ -416,6 +414,15 @@ def _log_summary(ctx: ToolContext) -> dict[str, int]:
         except OSError:
             continue
     return {"files": len(paths), "bytes": size}
+
+
+def _write_file(path: Path, content: str) -> None:
+    """A side file of the incident (prompt, evidence); a refusing disk is a StorageError naming it."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    except OSError as e:
+        raise j.storage_error(path, e) from None
 
 
 def _tools() -> list[Any]:

@@ -53,9 +53,10 @@ def error(message: str, hint: str = "") -> None:
     from rich.text import Text
 
     c = console(stderr=True)
-    c.print(Text("error: ", style="bold red") + Text(clean(message)))
+    # soft_wrap: never break the one line (and the file path in it) at the terminal width.
+    c.print(Text("error: ", style="bold red") + Text(clean(message)), soft_wrap=True)
     if hint:
-        c.print(Text("hint: ", style="yellow") + Text(clean(hint)))
+        c.print(Text("hint: ", style="yellow") + Text(clean(hint)), soft_wrap=True)
 
 
 def error_line(message: str) -> None:
