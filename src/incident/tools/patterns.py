@@ -195,7 +195,8 @@ def mine_patterns(
     lo = since.timestamp() if since else None
     hi = until.timestamp() if until else None
     ns = new_since.timestamp() if new_since else None
-    miner, stats = Miner(), {}
+    miner: Miner = Miner()
+    stats: dict[int, _Stat] = {}
     for path in paths:
         parser = logscan.parser_for(path, now)
         mine_records(_window_records(path, parser, lo, hi), parser, level=level, new_since=ns, miner=miner, stats=stats)

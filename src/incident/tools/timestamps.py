@@ -78,7 +78,7 @@ class LineParser:
     style: str | None = None
     anchored: bool = False  # the file's timestamps all start at `prefix_len`
     prefix_len: int = 0
-    _cache: dict[tuple[str, bytes, bytes | None], float] = field(default_factory=dict)
+    _cache: dict[tuple[str, bytes | None, bytes | None], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._now_ts = self.now.timestamp()
@@ -152,7 +152,7 @@ class LineParser:
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[key] = base
-        ts = base + int(sec)
+        ts = base + int(sec or 0)
         if frac:
             ts += int(frac) / 10 ** len(frac)
         return Stamp(ts, m.start(), m.end("head"), m.end(), name)
