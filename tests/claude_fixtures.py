@@ -117,8 +117,8 @@ PHASE_ANSWERS: dict[str, dict[str, Any]] = {
 
 # Arguments a model might pass to each real tool (only tools whose arguments are all optional or easy).
 TOOL_ARGS: dict[str, dict[str, Any]] = {
-    "error_timeline": {"since": "3h"}, "deploy_history": {}, "search_logs": {"pattern": "ERROR|Exception"},
-    "recent_commits": {"max_count": 5}, "log_patterns": {"since": "3h"}, "list_tags": {},
+    "search_logs": {"pattern": "ERROR|Exception", "max_hits": 200, "context": 2}, "log_patterns": {"since": "3h"},
+    "error_timeline": {"since": "3h"}, "deploy_history": {}, "recent_commits": {"max_count": 5}, "list_tags": {},
 }
 
 
@@ -136,7 +136,8 @@ def model_like(body: dict[str, Any]) -> Any:
         isinstance(m["content"], list) and any(b.get("type") == "tool_result" for b in m["content"])
         for m in body["messages"]
     )
-    offered = [t["name"] for t in body.get("tools", []) if t["name"] in TOOL_ARGS]
+    # Log tools first: their output is the largest, which is what a token benchmark should see.
+    offered = sorted((t["name"] for t in body.get("tools", []) if t["name"] in TOOL_ARGS), key=list(TOOL_ARGS).index)
     if offered and not read_already and body.get("tool_choice", {}).get("type") != "none":
         return tool_calls(*[(n, TOOL_ARGS[n]) for n in offered[:2]], preamble=f"Reading evidence for {name}.")
     return text(answer_json(PHASE_ANSWERS[name]))

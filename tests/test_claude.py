@@ -194,6 +194,26 @@ def test_exact_duplicate_tool_calls_are_refused(fake_anthropic):
     assert [t["status"] for t in ans.transcript] == ["ok", "refused", "ok"]
 
 
+def test_tool_output_per_phase_is_bounded_by_the_evidence_budget(fake_anthropic):
+    big = "\n".join(f"2026-11-21T14:33:{i % 60:02d}Z ERROR line {i} " + "x" * 60 for i in range(400))
+    tools = FakeTools(outputs={"search_logs": big, "error_timeline": big})
+    fake_anthropic.script(
+        tool_calls(("search_logs", {"pattern": "a"}), ("error_timeline", {})),
+        tool_calls(("search_logs", {"pattern": "b"})),
+        text(answer_json(ASSESS)),
+    )
+    ans = engine(fake_anthropic, tool_budget_chars=20_000).run_phase(PHASES["assess"], brief(), "p", tools.toolbox())
+    first, second = last_user_blocks(fake_anthropic.bodies[1])
+    assert "evidence budget" not in first["content"]
+    assert "[evidence budget for this phase reached:" in second["content"]
+    (third,) = last_user_blocks(fake_anthropic.bodies[2])
+    assert third["is_error"] and "evidence budget is spent" in third["content"]
+    assert len(tools.calls) == 2  # the third call never ran
+    sent = sum(len(b["content"]) for body in fake_anthropic.bodies[1:2] for b in last_user_blocks(body))
+    assert sent < 20_000 + 1_000  # the budget plus the fences
+    assert [t["truncated"] for t in ans.transcript] == [True, True, False]  # capped by the toolbox, then by the budget
+
+
 def test_proposed_commands_are_never_vetted(fake_anthropic):
     contain = {
         "summary": "roll back", "citations": ["deploy_history()"], "rollback_first": True,

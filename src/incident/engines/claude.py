@@ -10,7 +10,6 @@ wall-clock budget, then `EngineFailed` lets the session fall back to the offline
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import time
@@ -20,12 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from incident.engines.base import Brief, EngineFailed, PhaseAnswer
 from incident.engines.claude_support import (
+    EPHEMERAL,
     add_usage,
+    api_error_message,
+    api_error_type,
     estimate_cost,
     fence,
+    mark_last_block,
     parse_answer,
     redact_request,
+    retry_after_seconds,
+    strip_cache_marks,
     system_prompt,
+    tool_result,
     unvet,
 )
 from incident.errors import EngineUnavailable
@@ -36,11 +42,13 @@ if TYPE_CHECKING:
     from incident.phases import PhaseSpec
     from incident.tools.base import Toolbox
 
-EPHEMERAL = {"type": "ephemeral"}
 MAX_TOKENS = 8192
 READ_TIMEOUT = 90.0  # seconds between bytes of a streamed answer
 RETRY_STATUSES = {408, 409, 429}
 MAX_PARALLEL_TOOLS = 8
+# Tool output one phase may send (~5k tokens): with the prompt, a phase's evidence stays under
+# 8k tokens however large the logs are and however many calls the model makes.
+TOOL_BUDGET_CHARS = 20_000
 
 
 class _Broken(Exception):
@@ -63,6 +71,7 @@ class ClaudeEngine:
         client: Any = None,
         max_tokens: int = MAX_TOKENS,
         request_timeout: float = READ_TIMEOUT,
+        tool_budget_chars: int = TOOL_BUDGET_CHARS,
         sleep: Callable[[float], None] = time.sleep,
     ):
         if client is None and not (api_key or "").strip():
@@ -80,6 +89,7 @@ class ClaudeEngine:
         self.on_tool = on_tool
         self.max_tokens = max_tokens
         self.request_timeout = request_timeout
+        self.tool_budget_chars = tool_budget_chars
         self._client = client
         self._sleep = sleep
         self._structured = True  # cleared when a server rejects output_config
@@ -107,7 +117,7 @@ class ClaudeEngine:
         body, n = redact_request(body)
         if first:  # a retry sends the same bytes again: count its redactions once
             run.usage.redactions += n
-        run.messages = _strip_cache(body["messages"])  # history is kept as sent
+        run.messages = strip_cache_marks(body["messages"])  # history is kept as sent
         remaining = max(0.5, deadline - time.monotonic())
         timeout = httpx2.Timeout(min(self.request_timeout, remaining), connect=min(5.0, remaining))
         streamed = False
@@ -204,6 +214,7 @@ class _Run:
         self.seen: dict[str, int] = {}  # exact calls already made -> the step that made them
         self.tools = toolbox.schemas() if toolbox is not None else []
         self.reasked = False
+        self.tool_chars = 0  # tool output sent so far in this phase
 
     def streamed_partial(self, e: Exception) -> bool:
         return getattr(e, "status_code", None) == 200 or isinstance(e, _Broken)
@@ -214,7 +225,7 @@ class _Run:
             "model": self.engine.model,
             "max_tokens": self.engine.max_tokens,
             "system": [{"type": "text", "text": self.system, "cache_control": EPHEMERAL}],
-            "messages": _mark_last(self.messages),
+            "messages": mark_last_block(self.messages),
         }
         if self.tools:
             body["tools"] = [*self.tools[:-1], {**self.tools[-1], "cache_control": EPHEMERAL}]
@@ -244,7 +255,7 @@ class _Run:
                 continue
             if calls:  # the model called tools though none were offered: answer, and ask again
                 refused = "no more tool calls: the step limit is reached. Answer now with the JSON object."
-                self._append_user([_result(c.id, refused, True) for c in calls])
+                self._append_user([tool_result(c.id, refused, True) for c in calls])
             return self._answer(message, refused_calls=bool(calls))
         raise AssertionError("unreachable: the last step always returns or raises")
 
@@ -299,10 +310,15 @@ class _Run:
         for i, c in enumerate(calls):
             args = c.input if isinstance(c.input, dict) else {}
             key = json.dumps([c.name, args], sort_keys=True, default=str)
+            refusal = None
             if key in self.seen:
-                text = (f"refused: exact duplicate of a call made at step {self.seen[key]}; its result is "
-                        "above. Use it, or call with different arguments.")
-                results[i] = _result(c.id, text, True)
+                refusal = (f"refused: exact duplicate of a call made at step {self.seen[key]}; its result is "
+                           "above. Use it, or call with different arguments.")
+            elif self.tool_chars >= self.engine.tool_budget_chars:
+                refusal = ("refused: this phase's evidence budget is spent. Answer with the evidence above "
+                           "and the facts in the prompt; say what is still unknown.")
+            if refusal is not None:
+                results[i] = tool_result(c.id, refusal, True)
                 self._record(step, c.name, args, "refused", False)
                 continue
             self.seen[key] = step
@@ -315,36 +331,29 @@ class _Run:
                        for i in fresh}
             for i, fut in futures.items():
                 r = fut.result()  # Toolbox.run turns every failure into a result
-                results[i] = _result(calls[i].id, fence(r.tool, r.status, r.text, r.truncated), r.status == "error")
-                self._record(step, calls[i].name, calls[i].input, r.status, r.truncated, len(r.text))
+                body, cut = self._within_budget(r.text)
+                results[i] = tool_result(calls[i].id, fence(r.tool, r.status, body, r.truncated or cut), r.status == "error")
+                self._record(step, calls[i].name, calls[i].input, r.status, r.truncated or cut, len(body))
         return [r for r in results if r is not None]
+
+    def _within_budget(self, text: str) -> tuple[str, bool]:
+        left = self.engine.tool_budget_chars - self.tool_chars
+        if len(text) <= left:
+            self.tool_chars += len(text)
+            return text, False
+        head = text[: max(0, left)]
+        if "\n" in head[len(head) // 2 :]:
+            head = head[: head.rfind("\n")]
+        self.tool_chars = self.engine.tool_budget_chars
+        note = (f"[evidence budget for this phase reached: {len(text) - len(head)} more characters not shown; "
+                "answer with what you have or ask a narrower question]")
+        return f"{head}\n{note}".lstrip("\n"), True
 
     def _record(self, step: int, name: str, args: Any, status: str, truncated: bool, chars: int = 0) -> None:
         safe_args, _ = redact_json(args)
         self.transcript.append(
             {"step": step, "name": name, "input": safe_args, "status": status, "truncated": truncated, "chars": chars}
         )
-
-
-def _result(tool_use_id: str, content: str, is_error: bool) -> dict[str, Any]:
-    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": content, "is_error": is_error}
-
-
-def _mark_last(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A copy of the history with a cache mark on its last block: the next step reads it all from cache."""
-    out = [dict(m) for m in messages]
-    last = out[-1]
-    blocks = list(last["content"])
-    blocks[-1] = {**blocks[-1], "cache_control": EPHEMERAL}
-    out[-1] = {**last, "content": blocks}
-    return out
-
-
-def _strip_cache(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {**m, "content": [{k: v for k, v in b.items() if k != "cache_control"} for b in m["content"]]}
-        for m in messages
-    ]
 
 
 def _classify(e: Exception) -> tuple[bool, str, float | None]:
@@ -358,52 +367,16 @@ def _classify(e: Exception) -> tuple[bool, str, float | None]:
         return True, "cannot reach the API (connection failed)", None
     if isinstance(e, anthropic.APIStatusError):
         status = e.status_code
-        kind = _error_type(e)
+        kind = api_error_type(e)
         if status == 200:  # an `event: error` in the middle of a stream; the SDK does not retry it
             fatal = kind in ("invalid_request_error", "authentication_error", "permission_error")
             return not fatal, f"the stream broke ({kind or 'error'})", None
         if status in RETRY_STATUSES or status >= 500:
             label = {429: "rate limited (429)", 529: "overloaded (529)"}.get(status, f"API error {status}")
-            return True, label, _retry_after(e.response)
+            return True, label, retry_after_seconds(e.response)
         if status in (401, 403):
             return False, f"the API key was refused ({status})", None
-        return False, f"the API rejected the request ({status} {kind or ''}: {_message(e)})".replace(" :", ":"), None
+        return False, f"the API rejected the request ({status} {kind or ''}: {api_error_message(e)})".replace(" :", ":"), None
     if isinstance(e, (_Broken, httpx2.TransportError)):
         return True, f"the stream broke ({e.__class__.__name__})", None
     return False, f"unexpected error from the API client ({e.__class__.__name__}: {e})", None
-
-
-def _error_type(e: Any) -> str:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            return str(err.get("type") or "")
-    return ""
-
-
-def _message(e: Any) -> str:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or "")[:200]
-    return str(e)[:200]
-
-
-def _retry_after(response: Any) -> float | None:
-    headers = getattr(response, "headers", None) or {}
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())

@@ -5,8 +5,10 @@ Nothing here imports `anthropic`; `engines/claude.py` does, and only when it run
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -208,3 +210,65 @@ def unvet(output: PhaseOutput) -> PhaseOutput:
         elif isinstance(value, list) and any(isinstance(v, ProposedCommand) for v in value):
             update[name] = [fix(v) if isinstance(v, ProposedCommand) else v for v in value]
     return output.model_copy(update=update) if update else output
+
+
+# -- request building and API errors (plain data: no SDK types needed)
+
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def tool_result(tool_use_id: str, content: str, is_error: bool) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": content, "is_error": is_error}
+
+
+def mark_last_block(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A copy of the history with a cache mark on its last block: the next step reads it all from cache."""
+    out = [dict(m) for m in messages]
+    last = out[-1]
+    blocks = list(last["content"])
+    blocks[-1] = {**blocks[-1], "cache_control": EPHEMERAL}
+    out[-1] = {**last, "content": blocks}
+    return out
+
+
+def strip_cache_marks(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**m, "content": [{k: v for k, v in b.items() if k != "cache_control"} for b in m["content"]]}
+        for m in messages
+    ]
+
+
+def api_error_type(e: Any) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return str(err.get("type") or "")
+    return ""
+
+
+def api_error_message(e: Any) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or "")[:200]
+    return str(e)[:200]
+
+
+def retry_after_seconds(response: Any) -> float | None:
+    headers = getattr(response, "headers", None) or {}
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
