@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +51,10 @@ def run_cli(args: list[str], *, cwd: Path, timeout: float = 60, env: dict[str, s
     return Run(p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
 
 
-def run_and_kill(args: list[str], *, cwd: Path, delay: float, out_file: Path, env: dict[str, str] | None = None) -> Run:
-    """Start the CLI, SIGKILL it after `delay` seconds (unless it finished first).
+def run_and_kill(args: list[str], *, cwd: Path, delay: float, out_file: Path, env: dict[str, str] | None = None,
+                 until: Callable[[], bool] | None = None) -> Run:
+    """Start the CLI, SIGKILL it after `delay` seconds, or as soon as `until()` holds (polled
+    every 2 ms), unless it finished first.
 
     Output goes to files, not pipes: what the process wrote before it died is kept by the
     kernel, exactly as an operator's terminal would have shown it."""
@@ -60,13 +63,30 @@ def run_and_kill(args: list[str], *, cwd: Path, delay: float, out_file: Path, en
     with out_file.open("wb") as out, err_file.open("wb") as err:
         p = subprocess.Popen([sys.executable, "-m", "incident", *args], cwd=cwd, env=env or cli_env(),
                              stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        try:
-            code: int | None = p.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + delay
+        code: int | None = None
+        while (code := p.poll()) is None and time.monotonic() < deadline and not (until and until()):
+            time.sleep(0.002)
+        if code is None:
             p.send_signal(signal.SIGKILL)
             p.wait()
-            code = None
     return Run(code, out_file.read_text("utf-8", "replace"), err_file.read_text("utf-8", "replace"), time.monotonic() - t0)
+
+
+def journal_lines_at_least(incidents: Path, n: int) -> Callable[[], bool]:
+    """True once some journal under `incidents` holds `n` complete lines (a kill "just after
+    event n", wherever in the run that falls)."""
+
+    def check() -> bool:
+        for path in incidents.glob(f"*/{EVENTS_FILE}"):
+            try:
+                if path.read_bytes().count(b"\n") >= n:
+                    return True
+            except OSError:
+                pass
+        return False
+
+    return check
 
 
 def phases_shown(out: str) -> list[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from tests.reliability_fixtures import (
     incident_folders,
+    journal_lines_at_least,
     phases_shown,
     read_back,
     run_and_kill,
@@ -46,6 +47,7 @@ class Bench:
     now: str
     seconds: dict[str, float] = field(default_factory=dict)
     half_done: Path | None = None  # an incidents dir whose triage stopped after `contain`
+    events: int = 0  # events a whole triage records
     incident_id: str = ""
 
 
@@ -69,6 +71,7 @@ def bench(tmp_path_factory) -> Bench:
     b.seconds["triage"] = ref.seconds
     (folder,) = incident_folders(root / "ref")
     b.incident_id = folder.name
+    b.events = len(read_back(folder).events)
     # A triage that died after `contain`: the starting point for note/postmortem trials, so the
     # resume after each of them has real work left to do.
     half = root / "half" / folder.name
@@ -106,8 +109,13 @@ def assert_resumes(b: Bench, incidents: Path, incident_id: str) -> list[j.Event]
 
 def triage_trial(b: Bench, i: int, rng: random.Random) -> str:
     incidents = b.root / f"t{i}"
-    delay = rng.uniform(0.0, b.seconds["triage"] * 1.05)
-    run = run_and_kill(b.args[:5] + [str(incidents)] + b.args[6:], cwd=b.root, delay=delay, out_file=b.root / f"t{i}.out")
+    # Half the kills land at a random time, half just after a random event of the walk (so every
+    # phase boundary is hit, not only the slow start-up and evidence gathering).
+    if rng.random() < 0.5:
+        delay, until = rng.uniform(0.0, b.seconds["triage"] * 1.05), None
+    else:
+        delay, until = b.seconds["triage"] * 3, journal_lines_at_least(incidents, rng.randint(1, b.events))
+    run = run_and_kill(b.args[:5] + [str(incidents)] + b.args[6:], cwd=b.root, delay=delay, out_file=b.root / f"t{i}.out", until=until)
     shown = phases_shown(run.out)
     folders = incident_folders(incidents)
     if not folders:

@@ -195,7 +195,7 @@ class Session:
             progress=lambda label, done, total: self.ui.progress(label, done, total),
         )
         for note in ev.sources:
-            if note.refused:
+            if note.refused or note.reason:  # refused by policy, or could not be read
                 self.notice(f"not read: {note.path}: {note.reason}" + (f" — {note.hint}" if note.hint else ""))
         if not state.triage_finished and "classify" not in state.phases:
             self._save_evidence(ev)
