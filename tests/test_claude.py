@@ -269,3 +269,14 @@ def test_importing_the_engine_does_not_import_anthropic():
     code = "import sys, incident.engines.claude, incident.redact; print('anthropic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_every_phase_gets_a_structured_output_schema_and_validates_an_answer(fake_anthropic, phase):
+    from claude_fixtures import PHASE_ANSWERS
+
+    fake_anthropic.script(text(answer_json(PHASE_ANSWERS[phase])))
+    ans = engine(fake_anthropic, max_steps=1).run_phase(PHASES[phase], brief(), "p", FakeTools().toolbox())
+    assert isinstance(ans.output, PHASES[phase].output_model)
+    schema = fake_anthropic.bodies[0]["output_config"]["format"]["schema"]
+    assert set(PHASES[phase].output_model.model_fields) == set(schema["properties"])
