@@ -80,12 +80,10 @@ def bench(tmp_path_factory) -> Bench:
     cut = next(i for i, ln in enumerate(lines) if '"phase.completed"' in ln and '"phase":"contain"' in ln)
     (half / j.EVENTS_FILE).write_text("".join(lines[: cut + 1]))
     b.half_done = root / "half"
-    note = run_cli(["note", folder.name, "timing", "--json", "--incidents-dir", str(root / "ref")], cwd=root)
-    assert note.code == 0, note.err
-    b.seconds["note"] = note.seconds
-    pm = run_cli(["postmortem", folder.name, "--incidents-dir", str(root / "ref"), "--now", b.now], cwd=root)
-    assert pm.code == 0, pm.err
-    b.seconds["postmortem"] = pm.seconds
+    for kind, args in (("note", ["note", folder.name, "timing", "--json"]), ("postmortem", ["postmortem", folder.name, "--now", b.now])):
+        runs = [run_cli([*args, "--incidents-dir", str(root / "ref")], cwd=root) for _ in range(2)]
+        assert all(r.code == 0 for r in runs), runs[0].err
+        b.seconds[kind] = sum(r.seconds for r in runs) / len(runs)
     return b
 
 
@@ -141,7 +139,7 @@ def note_trial(b: Bench, i: int, rng: random.Random) -> str:
     incidents = b.root / f"n{i}"
     assert b.half_done is not None
     shutil.copytree(b.half_done, incidents)
-    delay = rng.uniform(0.0, b.seconds["note"] * 1.1)
+    delay = rng.uniform(0.3, 1.5) * b.seconds["note"]
     text = f"trial {i}: support reports EU customers only"
     run = run_and_kill(["note", b.incident_id, text, "--json", "--incidents-dir", str(incidents)], cwd=b.root,
                        delay=delay, out_file=b.root / f"n{i}.out")
@@ -161,7 +159,7 @@ def postmortem_trial(b: Bench, i: int, rng: random.Random) -> str:
     assert b.half_done is not None
     shutil.copytree(b.half_done, incidents)
     folder = incidents / b.incident_id
-    delay = rng.uniform(0.0, b.seconds["postmortem"] * 1.1)
+    delay = rng.uniform(0.3, 1.5) * b.seconds["postmortem"]
     run = run_and_kill(["postmortem", b.incident_id, "--incidents-dir", str(incidents), "--now", b.now], cwd=b.root,
                        delay=delay, out_file=b.root / f"p{i}.out")
     events = read_back(folder).events
@@ -172,10 +170,11 @@ def postmortem_trial(b: Bench, i: int, rng: random.Random) -> str:
     if pm.exists():  # write-then-rename: never half a document
         text = pm.read_text()
         assert text.startswith("# ") and text.endswith("\n") and "## Evidence" in text, text[-300:]
+    outcome = "written" if written else ("file only" if pm.exists() else "nothing written")
     assert_resumes(b, incidents, b.incident_id)
     again = run_cli(["postmortem", b.incident_id, "--incidents-dir", str(incidents), "--now", b.now], cwd=b.root)
     assert again.code == 0, again.err  # a temp file left by the kill does not get in the way
-    return "written" if written else ("file only" if pm.exists() else "nothing written")
+    return outcome
 
 
 KINDS = {"triage": triage_trial, "note": note_trial, "postmortem": postmortem_trial}

@@ -10,7 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import string
+import subprocess
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +26,12 @@ from hypothesis import strategies as st
 from incident.errors import IncidentError
 
 NOW = datetime(2026, 11, 21, 14, 40, tzinfo=UTC)
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# The normal run keeps each property to ~100 examples; the slow run (below) reruns this module
+# with INCIDENT_FUZZ_SCALE=10.
+_SCALE = int(os.environ.get("INCIDENT_FUZZ_SCALE", "1"))
+_QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+FUZZ = settings(max_examples=100 * _SCALE, deadline=None, suppress_health_check=_QUIET)
+FEW = settings(max_examples=40 * _SCALE, deadline=None, suppress_health_check=_QUIET)
 
 _DIR = Path(tempfile.mkdtemp(prefix="incident-fuzz-"))
 
@@ -292,7 +299,7 @@ def test_search_takes_any_pattern_and_log(ls):
     from incident.tools.logs import search
 
     path = _file("\n".join(ls), "search.log")
-    for pattern in [*ls[:2], "(", "[", "\\", "a{99999}", "(a+)+$"]:
+    for pattern in [*ls[:1], "(", "a{99999}", "(a+)+$"]:
         for use_rg in (True, False):
             try:
                 search([path], pattern, now=NOW, since=NOW - timedelta(hours=1), until=NOW, use_rg=use_rg, context=2)
@@ -306,3 +313,15 @@ def _cleanup():
     import shutil
 
     shutil.rmtree(_DIR, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_properties_at_ten_times_the_examples(capsys):
+    env = {**os.environ, "INCIDENT_FUZZ_SCALE": "10"}
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-m", "not slow"],
+                       env=env, capture_output=True, text=True, timeout=880)
+    with capsys.disabled():
+        print("\n" + p.stdout.strip().splitlines()[-1])
+    assert p.returncode == 0, p.stdout[-5000:]
+

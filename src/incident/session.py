@@ -480,18 +480,25 @@ def incident_title(service: str | None, symptom: str | None) -> str:
 def start(req: TriageRequest, ws: Workspace) -> Journal:
     """Open a new incident for a triage and record what it will read (so --resume can rebuild it)."""
     title = req.title or incident_title(req.service, req.symptom)
+    request = req.model_dump(mode="json", exclude={"now"})
+    # The request rides on the first event too: a crash between the two appends must still
+    # leave a journal that `--resume` can continue.
     journal = ws.create(
         title,
-        {"service": req.service, "symptom": req.symptom, "alert": req.alert, "started_at": iso(req.started), "severity": None},
+        {"service": req.service, "symptom": req.symptom, "alert": req.alert, "started_at": iso(req.started), "severity": None,
+         "triage_request": request},
     )
-    journal.append(j.TRIAGE_STARTED, {"request": req.model_dump(mode="json", exclude={"now"})})
+    journal.append(j.TRIAGE_STARTED, {"request": request})
     return journal
 
 
 def request_for_resume(journal: Journal) -> TriageRequest:
-    for ev in journal.events():
+    events = journal.events()
+    for ev in events:
         if ev.type == j.TRIAGE_STARTED:
             return TriageRequest.model_validate(ev.payload.get("request") or {})
+    if events and isinstance(events[0].payload.get("triage_request"), dict):
+        return TriageRequest.model_validate(events[0].payload["triage_request"])
     raise UsageError(f"{journal.id} was not opened by `incident triage`", "start one with `incident triage`")
 
 
