@@ -7,6 +7,7 @@ build (the terminal chart renderer).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
@@ -94,6 +95,15 @@ def _target(journal: j.Journal, out: Path | None) -> Path:
     return path.absolute()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _inert(text: str) -> str:
+    """Escape sequences quoted from notes, logs or commits, made visible: `cat postmortem.md`
+    must not clear a screen or write the clipboard (OSC 52)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _write(path: Path, text: str) -> None:
     # write-then-rename: a crash never leaves a half-written postmortem over a good one
     tmp = None
@@ -132,7 +142,7 @@ def write_postmortem(
         pm = draft_narrative(pm, complete)
     folder = journal.folder.absolute()
     text = render_postmortem_markdown(relink(pm, folder, path.parent) if path.parent != folder else pm, template=template)
-    _write(path, text)
+    _write(path, _inert(text))
     shown = str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
     journal.append(j.POSTMORTEM_WRITTEN, {
         "path": shown, "engine": pm.engine, "template": str(template) if template else None, "todos": len(pm.todos),

@@ -100,4 +100,7 @@ def prompt(
     if json_output:
         render.print_json({"schema_version": 1, "phase": phase, "prompt": text})
     else:
+        # The prompt quotes logs and commit messages: their escape sequences must not reach a
+        # terminal (or a clipboard) raw. A chat assistant needs none of them.
+        text = render.clean(text)
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
