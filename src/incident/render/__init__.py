@@ -11,7 +11,6 @@ import json
 import re
 import sys
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,11 +25,12 @@ def clean(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-@cache
 def console(stderr: bool = False) -> Console:
+    """A console for one command's output. Made fresh (cheap) so it sees the current stdout and
+    COLUMNS. Plain lines soft-wrap: the terminal folds them, so a printed command copies whole."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def print_json(obj: Any) -> None:

@@ -43,7 +43,7 @@ def error_chart(timeline: ErrorTimeline, deploys: list[Deploy], *, width: int = 
         i = int((at - origin).total_seconds() // col_seconds)
         return i if 0 <= i < len(cols) else None
 
-    head = f"errors/min  peak {tl.peak_errors_per_min:g}  baseline {tl.baseline_errors_per_min:g}  recent {tl.recent_errors_per_min:g}"
+    head = f"errors/min  peak {tl.peak_errors_per_min:.3g}  baseline {tl.baseline_errors_per_min:.2g}  recent {tl.recent_errors_per_min:.3g}"
     lines = [head, spark]
     if tl.onset is not None and (c := col_of(tl.onset)) is not None:
         lines.append(" " * c + "↑ onset " + _hm(tl.onset))

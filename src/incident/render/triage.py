@@ -107,7 +107,15 @@ class PlainUI:
         if answer.usage is not None:
             u = answer.usage
             title += f" · {u.input_tokens} in / {u.output_tokens} out tokens · ${u.cost_usd:.4f}"
-        self.c.print(Panel(body, title=clean(title), title_align="left", border_style="blue"))
+        if spec.name == "contain":
+            # No box around commands: a wrapped line inside a panel would copy with its border.
+            from rich.rule import Rule
+
+            self.c.print(Rule(clean(title), align="left", style="blue"))
+            self.c.print(body)
+            self.c.print(Rule(style="blue"))
+        else:
+            self.c.print(Panel(body, title=clean(title), title_align="left", border_style="blue"))
 
     def notice(self, text: str) -> None:
         self.c.print(Text("note: ", style="yellow") + _t(text))
