@@ -50,6 +50,8 @@ _KEYWORDS = (
     r"|master[_\-]?key|encryption[_\-]?key|credentials?|signature|sig"
 )
 _QUOTED = r"\"(?:[^\"\\\r\n]|\\.)*\"|'(?:[^'\\\r\n]|\\.)*'|\\\"(?:[^\"\\\r\n]|\\[^\"\r\n])*\\\""
+# A quote that never closes (a line cut by a size cap): the value runs to the end of the line.
+_QUOTED += r"|\"(?:[^\"\\\r\n]|\\.)*|'(?:[^'\\\r\n]|\\.)*"
 _BARE = r"[^\s\"'<>&,;})\]\\=:|][^\s\"'<>&,;})\]\\]*"
 _HEADERS = r"(?:proxy-)?authorization|x-api-key|x-auth-token|api-key|set-cookie|cookie|x-amz-security-token"
 
@@ -63,10 +65,10 @@ _RULES: dict[str, str] = {
     "authorization": r"(?i:authorization|cookie)(?:\\?[\"'])?[ \t]*[:=][ \t]*"
     rf"(?P<hdr_val>{_QUOTED}|[^\r\n\"]+)",
     "bearer": r"[Bb]earer[ \t]+(?P<bearer_val>[A-Za-z0-9._~+/=\-]{16,})",
-    "url_password": r"://(?P<url_user>[^/\s:@\"'<>]*):(?P<url_pw>[^/\s@\"'<>]+)@(?=[A-Za-z0-9\[])",
-    "cli_password": r"(?:-u|--user)[ \t]+(?P<cli_user>[^\s:\"']+):(?P<cli_pw>[^\s\"']+)",
+    "url_password": r"://(?P<url_user>[^/\s:@\"'<>\[\]]*):(?P<url_pw>[^/\s@\"'<>]+)@(?=[A-Za-z0-9\[])",
+    "cli_password": r"(?:-u|--user)[ \t]+(?P<cli_user>[^\s:\"'\[\]]+):(?P<cli_pw>[^\s\"']+)",
     "cli_flag": r"--(?i:(?P<flag_key>password|passwd|token|secret|api-key|access-token|client-secret"
-    r"|auth-token))[ \t]+(?P<flag_val>[^\s\-][^\s]*)",
+    r"|auth-token))[ \t]+(?P<flag_val>[^\s\-:=][^\s]*)",
     "kv": rf"(?i:(?P<kv_key>{_KEYWORDS}))(?:\\?[\"'])?[ \t]*(?P<kv_sep>=>|[:=])[ \t]*"
     rf"(?P<kv_val>{_QUOTED}|{_BARE})?",
     "xml": r"(?i:(?P<xml_key>password|passwd|secret|token|api_?key))>(?P<xml_val>[^<]{1,4000})</",
@@ -312,7 +314,7 @@ class _Redactor:
         if value in ("|", ">", "|-", ">-", "|+", ">+"):
             indent = len(text[line_start : m.start()]) - len(text[line_start : m.start()].lstrip())
             end = _block_end(text, eol, indent)
-            if end == eol:
+            if end == eol or _benign(text[eol:end]):
                 return None
             return text[m.start() : vstart] + " " + value + "\n" + " " * (indent + 2) + self.sub(
                 _kv_kind(key)
