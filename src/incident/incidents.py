@@ -94,7 +94,7 @@ def _detail(ev: j.Event) -> str:
     p = ev.payload
     t = ev.type
     if t == j.INCIDENT_CREATED:
-        bits = [p.get("title") or ""]
+        bits = [str(p.get("title") or "")]  # a hand-edited journal may hold any JSON here
         for k in ("service", "symptom", "started_at", "severity"):
             if p.get(k):
                 bits.append(f"{k}={p[k]}")

@@ -231,7 +231,11 @@ def evidence_links(f: _Facts) -> list[EvidenceLink]:
             continue
         seen.add(rel)
         label = EVIDENCE_LABELS.get(p.name, p.name)
-        links.append(EvidenceLink(path=rel, label=label, exists=(f.folder / p).is_file()))
+        try:
+            exists = (f.folder / p).is_file()
+        except OSError:  # a hand-edited path the filesystem refuses (too long, ...)
+            exists = False
+        links.append(EvidenceLink(path=rel, label=label, exists=exists))
     return links
 
 

@@ -76,7 +76,7 @@ def _event_rows(f: _Facts) -> list[TimelineRow]:
     for ev in f.events:
         p, t = ev.payload, ev.type
         if t == j.INCIDENT_CREATED:
-            bits = [p.get("title") or ""] + [f"{k}: {p[k]}" for k in ("service", "alert", "symptom") if p.get(k)]
+            bits = [str(p.get("title") or "")] + [f"{k}: {p[k]}" for k in ("service", "alert", "symptom") if p.get(k)]
             rows.append(TimelineRow(at=ev.at, what="Incident opened", detail="; ".join(b for b in bits if b), event=t))
         elif t == j.SEVERITY_SET:
             rows.append(TimelineRow(at=ev.at, what="Severity set",

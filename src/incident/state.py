@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from incident import journal as j
 from incident.clock import parse_when
@@ -44,6 +44,10 @@ class CommsRecord(BaseModel):
 
 
 class IncidentState(BaseModel):
+    # The fold assigns payload values: validating them turns a hand-edited `"severity": []`
+    # into fold's StorageError instead of a crash in whatever reads the state next.
+    model_config = ConfigDict(validate_assignment=True)
+
     id: str
     title: str = ""
     service: str | None = None
