@@ -180,9 +180,9 @@ def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None
             g.progress("timeline", done, total)
 
     g.tick("timeline")
-    out.timeline = _from_where_logs_begin(g.attempt(
+    out.timeline = g.attempt(
         "logs", where, lambda: error_timeline(paths, since=start, until=now, now=now, progress=scan_progress), None,
-    ), now)
+    )
     onset = out.timeline.onset if out.timeline and out.timeline.onset else (to_utc(started) if started else None)
     g.tick("patterns")
     out.patterns = g.attempt(
@@ -204,33 +204,6 @@ def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None
             "logs", where, lambda: logtools.endpoint_stats(paths, since=base, until=onset, now=now, limit=20), []
         )
     return out
-
-
-def _from_where_logs_begin(tl: ErrorTimeline | None, now: datetime) -> ErrorTimeline | None:
-    """The window usually reaches back past the oldest log line (a file rotated an hour ago,
-    a 6 h lookback). Minutes with no lines at all are not a quiet baseline: counted as zero
-    errors, they make steady background errors look like a rise. Re-analyse the same counts
-    from the first minute the logs cover; keep the first answer only if that one finds an onset
-    and the re-analysis does not (logs that begin with the incident)."""
-    from incident.tools.timeline import build
-
-    if tl is None or tl.start is None:
-        return tl
-    covered = next((b.at for b in tl.buckets if b.total or b.errors), None)
-    if covered is None or covered <= tl.start:
-        return tl
-    keep = [b for b in tl.buckets if b.at >= covered]
-    again = build(
-        {int(b.at.timestamp()): b.errors for b in keep},
-        {int(b.at.timestamp()): b.total for b in keep} if any(b.total for b in keep) else None,
-        covered.timestamp(), (tl.end or now).timestamp(), tl.bucket_seconds,
-    )
-    if again.onset is None and tl.onset is not None:
-        return tl
-    return again.model_copy(update={
-        "total_lines": tl.total_lines, "error_lines": tl.error_lines,
-        "lines_without_time": tl.lines_without_time, "files": tl.files,
-    })
 
 
 def _dedupe(notes: list[SourceNote]) -> list[SourceNote]:

@@ -3,26 +3,34 @@
 How it stays fast on a 1 GB log with bounded memory:
 - the `--since`/`--until` window is reached by bisecting the file's time order (mmap, a few dozen
   line reads), never by scanning from the start;
-- error candidates come from `rg -o -b` with a per-file literal-led pattern (or a bytes regex over
-  8 MB chunks without rg, for gzip and stdin); only candidate lines are parsed in Python;
+- a file whose records all open with an ISO timestamp and the level (most service logs, proven on
+  its first lines) is counted by ripgrep alone: it prints one minute key per error record
+  (`minutes.py`); rg reads the file itself, or the window's bytes / the decompressed stream fed
+  to its standard input from a thread;
+- other files: error candidates come from `rg -o -b` with a per-file literal-led pattern (or a
+  bytes regex over chunks without rg, for gzip and stdin); only candidate lines are parsed;
 - per-minute totals are counted without a per-line loop: a region of a chunk whose first and last
   record fall in the same minute is counted with one `bytes.count` of that minute's prefix
-  (or of newlines); regions spanning minutes are split in two until they do.
+  (or of newlines); regions spanning minutes are split in two until they do. They run while rg
+  counts the errors on the other core.
+The analysis (baseline, onset, recovery over the minutes the logs cover) is in `onset.py`.
 """
 
 from __future__ import annotations
 
-import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from incident.models import ErrorTimeline, TimelineBucket
+from incident.models import ErrorTimeline
 from incident.tools import logscan
 from incident.tools.logscan import LINE_CAP, STDIN, is_error, level_of
-from incident.tools.timestamps import LineParser, to_datetime
+from incident.tools.minutes import Layout, RgMinutes, count_chunk, detect_layout
+from incident.tools.onset import build
+from incident.tools.timestamps import LineParser
 
 _SMALL = 4096
 _CHUNK = 2 << 20  # smaller than the default: each chunk is copied a few times, and memory is capped
@@ -56,14 +64,11 @@ class _Acc:
     total_lines: int = 0
     error_lines: int = 0
     without_time: int = 0
-    first: float | None = None
-    last: float | None = None
+    spans: list[tuple[float, float]] = field(default_factory=list)  # (first, last) record of each file
 
-    def seen(self, ts: float) -> None:
-        if self.first is None or ts < self.first:
-            self.first = ts
-        if self.last is None or ts > self.last:
-            self.last = ts
+    def add_errors(self, minute: int, n: int) -> None:
+        self.errors[minute] = self.errors.get(minute, 0) + n
+        self.error_lines += n
 
 
 def error_timeline(
@@ -76,7 +81,9 @@ def error_timeline(
     progress: Callable[[int, int], None] | None = None,
     totals: bool = True,
 ) -> ErrorTimeline:
-    """Errors (and, unless `totals=False`, all records) per bucket in [since, until), analysed."""
+    """Errors (and, unless `totals=False`, all records) per bucket in [since, until), analysed.
+
+    Only the minutes the logs cover count for the baseline and the onset (see `onset.py`)."""
     lo_ts = since.timestamp() if since else None
     hi_ts = until.timestamp() if until else None
     acc = _Acc()
@@ -91,9 +98,11 @@ def error_timeline(
         done += size
         if progress is not None:
             progress(done, sum(sizes))
-    start = lo_ts if lo_ts is not None else acc.first
-    end = hi_ts if hi_ts is not None else (acc.last + 1 if acc.last is not None else None)
-    tl = build(acc.errors, acc.totals if totals else None, start, end, bucket_seconds)
+    spans = [(max(a, lo_ts or a), min(b, hi_ts or b)) for a, b in acc.spans]
+    spans = [(a, b) for a, b in spans if a <= b]
+    start = lo_ts if lo_ts is not None else min((a for a, _ in spans), default=None)
+    end = hi_ts if hi_ts is not None else (max(b for _, b in spans) + 1 if spans else None)
+    tl = build(acc.errors, acc.totals if totals else None, start, end, bucket_seconds, spans=spans)
     tl.total_lines = acc.total_lines
     tl.error_lines = acc.error_lines
     tl.lines_without_time = acc.without_time
@@ -111,20 +120,70 @@ def _size(p: Path) -> int:
 def _scan_file(path: Path, now: datetime, lo_ts: float | None, hi_ts: float | None, acc: _Acc, totals: bool, tick: Callable[[int], None]) -> None:
     sample = logscan.sample(path) if path != STDIN else []
     parser = logscan.parser_for(path, now, sample)
-    rg = None
     lo, hi = logscan.window_offsets(path, parser, lo_ts, hi_ts)
+    size = _size(path)
     if logscan.is_seekable(path):
-        size = _size(path)
         if hi is None:
             hi = size
         if size == 0:
             return
+    scan = _FileScan(parser, lo_ts, hi_ts, acc)
+    layout = detect_layout(sample, parser)
+    if layout is not None:
+        _scan_layout(path, layout, scan, lo, hi, size, totals, tick)
+    else:
+        _scan_general(path, sample, scan, lo, hi, size, totals, tick)
+    if scan.first is not None and scan.last is not None:
+        acc.spans.append((scan.first, scan.last))
+
+
+def _scan_layout(path: Path, layout: Layout, scan: _FileScan, lo: int, hi: int | None, size: int, totals: bool, tick: Callable[[int], None]) -> None:
+    """Errors per minute from the layout regex (rg, else Python); totals and the time span from
+    our own pass over the chunks, which runs while rg counts on the other core."""
+    rg = logscan.find_rg()
+    whole = logscan.is_seekable(path) and lo == 0 and hi == size
+    job: RgMinutes | None = None
+    if rg is not None:
+        try:
+            job = RgMinutes(rg, layout, str(path) if whole else None)
+        except OSError:
+            job = None
+    counts: Counter[bytes] = Counter()
+    rx = layout.regex
+    try:
+        if job is not None and whole and not totals:
+            scan.span_of_file(path, lo, hi)
+        else:
+            for base, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK):
+                if job is not None and not whole:
+                    job.feed(chunk)
+                elif job is None:
+                    count_chunk(layout, rx, chunk, counts)
+                if totals:
+                    scan.totals(chunk)
+                else:
+                    scan.span(chunk)
+                tick(base + len(chunk) - lo)
+        if job is not None:
+            counts = job.result()
+    except BaseException:
+        if job is not None:
+            job.close()
+        raise
+    for key, n in counts.items():
+        m = layout.minute(key)
+        if m is not None and scan.minute_in(m):
+            scan.acc.add_errors(int(m), n)
+
+
+def _scan_general(path: Path, sample: list[bytes], scan: _FileScan, lo: int, hi: int | None, size: int, totals: bool, tick: Callable[[int], None]) -> None:
+    rg = None
+    if logscan.is_seekable(path) and hi is not None:
         # rg reads the whole file; past a small window Python's own scan of the window is cheaper.
         rg = logscan.find_rg() if (hi - lo) * 4 > size else None
     pattern = candidate_pattern(sample)
     offsets: Iterator[int] | None = logscan.rg_offsets(rg, path, pattern) if rg else None
     rx = None if offsets is not None else re.compile(pattern.encode())
-    scan = _FileScan(parser, lo_ts, hi_ts, acc)
     pending: int | None = None
     try:
         for base, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK):
@@ -149,7 +208,7 @@ def _scan_file(path: Path, now: datetime, lo_ts: float | None, hi_ts: float | No
             if totals:
                 scan.totals(chunk)
             else:
-                acc.total_lines += chunk.count(b"\n")
+                scan.span(chunk)
             tick(end - lo)
     finally:
         if offsets is not None:
@@ -168,6 +227,46 @@ class _FileScan:
         self.rec_ts: float | None = None  # the last record opened in earlier chunks
         self.rec_line: bytes = b""
         self.rec_counted = False
+        self.first: float | None = None  # the file's first and last record time (its coverage)
+        self.last: float | None = None
+
+    def seen(self, ts: float) -> None:
+        if self.first is None or ts < self.first:
+            self.first = ts
+        if self.last is None or ts > self.last:
+            self.last = ts
+
+    def minute_in(self, m: float) -> bool:
+        """Does the minute starting at `m` overlap the window? (Edges count at minute resolution.)"""
+        return (self.lo is None or m + 60 > self.lo) and (self.hi is None or m < self.hi)
+
+    def span(self, chunk: bytes) -> None:
+        """Coverage without totals: the first record of a chunk and its last one."""
+        if not self.grouping or not chunk:
+            return
+        first = self._first(chunk, 0, len(chunk))
+        if first is not None:
+            self.seen(first[2])
+        last = self._last(chunk, 0, len(chunk))
+        if last is not None:
+            self.seen(last)
+
+    def span_of_file(self, path: Path, lo: int, hi: int | None) -> None:
+        """Coverage of a plain file's [lo, hi) from a few lines at either end."""
+        if not self.grouping:
+            return
+        mm, size = logscan.open_mmap(path)
+        if mm is None:
+            return
+        with mm:
+            hi = size if hi is None else hi
+            head = mm[lo : min(hi, lo + (64 << 10))]
+            tail_at = max(lo, hi - (64 << 10))
+            tail = mm[tail_at:hi]
+            if tail_at > lo:
+                tail = tail[tail.find(b"\n") + 1 :]
+        self.span(head[: head.rfind(b"\n") + 1] or head)
+        self.span(tail)
 
     def _in(self, ts: float) -> bool:
         return (self.lo is None or ts >= self.lo) and (self.hi is None or ts < self.hi)
@@ -181,7 +280,7 @@ class _FileScan:
             m = int(ts // 60) * 60
             self.acc.errors[m] = self.acc.errors.get(m, 0) + 1
             self.acc.error_lines += 1
-            self.acc.seen(ts)
+            self.seen(ts)
 
     def errors(self, chunk: bytes, cands: list[int]) -> None:
         # The hot loop of the timeline (one pass per candidate line): locals, no helper calls on
@@ -206,7 +305,7 @@ class _FileScan:
                         m = int(ts // 60) * 60
                         errors[m] = errors.get(m, 0) + 1
                         self.acc.error_lines += 1
-                        self.acc.seen(ts)
+                        self.seen(ts)
                     counted_record = start
                 continue
             if not grouping:
@@ -328,141 +427,4 @@ class _FileScan:
             return
         self.acc.totals[m] = self.acc.totals.get(m, 0) + n
         self.acc.total_lines += n
-        self.acc.seen(ts)
-
-
-# ---------------------------------------------------------------- analysis
-
-SUSTAIN = 3  # minutes: a single spike is not an onset
-RECENT = 5  # minutes that make "the end of the window"
-_MAX_BUCKETS = 1500
-
-
-def _bucket_size(start: float, end: float, want: int) -> int:
-    size = max(60, want)
-    for step in (60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400):
-        if step >= size and (end - start) / step <= _MAX_BUCKETS:
-            return step
-    return max(size, int(math.ceil((end - start) / _MAX_BUCKETS / 86400)) * 86400)
-
-
-def build(errors: dict[int, int], totals: dict[int, int] | None, start: float | None, end: float | None, bucket_seconds: int = 60) -> ErrorTimeline:
-    """Bucket per-minute counts over [start, end) and find baseline, onset, recovery."""
-    if start is None or end is None or end <= start:
-        return ErrorTimeline(bucket_seconds=bucket_seconds)
-    size = _bucket_size(start, end, bucket_seconds)
-    b0 = int(start // size) * size
-    n = max(1, int(math.ceil((end - b0) / size)))
-    errs = [0] * n
-    tots = [0] * n
-    for m, c in errors.items():
-        i = int((m - b0) // size)
-        if 0 <= i < n:
-            errs[i] += c
-    for m, c in (totals or {}).items():
-        i = int((m - b0) // size)
-        if 0 <= i < n:
-            tots[i] += c
-    per_min = size / 60
-    # The last bucket may be partial (the window ends mid-minute): rates use the covered part.
-    last_cover = max(1e-9, min(size, end - (b0 + (n - 1) * size))) / 60
-    covers = [per_min] * (n - 1) + [last_cover]
-    rates = [e / c for e, c in zip(errs, covers, strict=True)]
-    tl = ErrorTimeline(
-        bucket_seconds=size,
-        start=to_datetime(start),
-        end=to_datetime(end),
-        buckets=[TimelineBucket(at=to_datetime(b0 + i * size), errors=errs[i], total=tots[i]) for i in range(n)],  # type: ignore[arg-type]
-    )
-    _analyse(tl, rates, covers, errs, tots if totals is not None else None, b0, size)
-    return tl
-
-
-def _threshold(base: float) -> float:
-    # Well clear of Poisson noise around the baseline, and at least double it.
-    return max(base * 2.0, base + 3.0 * math.sqrt(max(base, 1.0)), base + 2.0)
-
-
-def _analyse(tl: ErrorTimeline, rates: list[float], covers: list[float], errs: list[int], tots: list[int] | None, b0: float, size: int) -> None:
-    n = len(rates)
-    tl.peak_errors_per_min = round(max(rates), 3) if rates else 0.0
-    ordered = sorted(rates)
-    # The whole window's median, unless the incident fills most of it; then its quietest tenth.
-    base, onset_i = 0.0, None
-    base = _median(ordered)
-    onset_i = _onset(rates, _threshold(base))
-    if onset_i is None and ordered:
-        low = ordered[len(ordered) // 10]
-        i = _onset(rates, _threshold(low))
-        # Only a rise that holds for most of the rest of the window (noise does not).
-        if i is not None and n - i >= n // 2 and _median(rates[i:]) >= _threshold(low):
-            base, onset_i = low, i
-    if onset_i is not None and onset_i >= 3:
-        # The baseline is what came before the rise.
-        base = _median(rates[:onset_i])
-        onset_i = _onset(rates, _threshold(base)) or onset_i
-    high = _threshold(base)
-    tl.baseline_errors_per_min = round(base, 3)
-    k = min(RECENT * 60 // size or 1, n)
-    tl.recent_errors_per_min = round(sum(errs[-k:]) / sum(covers[-k:]), 3)
-    if tots is not None:
-        before = slice(0, onset_i) if onset_i else slice(0, n)
-        tl.baseline_error_ratio = _ratio(errs[before], tots[before])
-        tl.recent_error_ratio = _ratio(errs[-k:], tots[-k:])
-        ratios = [e / t for e, t in zip(errs, tots, strict=True) if t >= 10]
-        tl.peak_error_ratio = round(max(ratios), 4) if ratios else None
-    if onset_i is None:
-        return
-    tl.onset = to_datetime(b0 + onset_i * size)
-    calm = base + (high - base) / 2
-    rec = _recovery(rates, onset_i, high, calm)
-    if rec is not None:
-        tl.recovered_at = to_datetime(b0 + rec * size)
-        tl.still_elevated = False
-    else:
-        tl.still_elevated = tl.recent_errors_per_min > calm
-
-
-def _onset(rates: list[float], high: float) -> int | None:
-    """First index that opens a sustained rise over `high`: it and at least SUSTAIN-1 of the next
-    SUSTAIN buckets are high (one dip is tolerated, a lone spike is not). Near the end of the
-    window, every remaining bucket must be high, and there must be at least two."""
-    n = len(rates)
-    for i, r in enumerate(rates):
-        if r < high:
-            continue
-        run = rates[i : i + SUSTAIN + 1]
-        hits = sum(1 for x in run if x >= high)
-        if len(run) == SUSTAIN + 1 and hits >= SUSTAIN:
-            return i
-        if len(run) <= SUSTAIN and len(run) >= 2 and hits == len(run) and i + len(run) == n:
-            return i
-    return None
-
-
-def _recovery(rates: list[float], onset: int, high: float, calm: float) -> int | None:
-    """First bucket after the onset from which no bucket is high again and the average is back
-    near the baseline (Poisson noise around a background rate must not block recovery)."""
-    n = len(rates)
-    first = None
-    for i in range(n - 1, onset, -1):
-        if rates[i] >= high:
-            break
-        first = i
-    if first is None or n - first < SUSTAIN:
-        return None
-    tail = rates[first:]
-    return first if sum(tail) / len(tail) <= calm else None
-
-
-def _median(xs: list[float]) -> float:
-    if not xs:
-        return 0.0
-    s = sorted(xs)
-    mid = len(s) // 2
-    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
-
-
-def _ratio(errs: list[int], tots: list[int]) -> float | None:
-    t = sum(tots)
-    return round(sum(errs) / t, 4) if t else None
+        self.seen(ts)

@@ -219,6 +219,21 @@ def detect(lines: list[bytes], now: datetime) -> LineParser:
     return parser
 
 
+_ISO_MINUTE = re.compile(rb"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?:Z|z|[+-]\d{2}(?::?\d{2})?)?$")
+
+
+def iso_minute(key: bytes) -> float | None:
+    """UTC epoch of `2026-11-21T14:33` plus an optional zone (`Z`, `+02:00`, `-0500`), else None."""
+    m = _ISO_MINUTE.match(key)
+    if m is None:
+        return None
+    try:
+        base = _utc_epoch(*(int(g) for g in m.groups()))
+    except ValueError:
+        return None
+    return base - _offset_seconds(key[16:] or None)
+
+
 def to_datetime(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
@@ -230,4 +245,4 @@ def parse_timestamp(text: str | bytes, now: datetime) -> datetime | None:
     return None if st is None else to_datetime(st.ts)
 
 
-__all__ = ["LineParser", "Stamp", "detect", "epoch_from_number", "parse_timestamp", "to_datetime", "HEAD_BYTES"]
+__all__ = ["LineParser", "Stamp", "detect", "epoch_from_number", "iso_minute", "parse_timestamp", "to_datetime", "HEAD_BYTES"]
