@@ -81,21 +81,30 @@ def test_tool_output_is_fenced_as_data_and_errors_are_is_error_results(fake_anth
     assert [t["status"] for t in ans.transcript] == ["ok", "error", "error", "error"]
 
 
-def test_only_the_phase_read_only_tools_are_declared_and_no_sampling_parameters(fake_anthropic):
-    fake_anthropic.script(text(answer_json(CLASSIFY)), text(answer_json(ASSESS)), text("{}"))
+def test_same_read_only_tools_declared_every_phase_and_out_of_phase_calls_refused(fake_anthropic):
+    fake_anthropic.script(
+        tool_calls(("search_logs", {"pattern": "x"}), ("error_timeline", {})),  # classify may not search logs
+        text(answer_json(CLASSIFY)), text(answer_json(ASSESS)), text("{}"),
+    )
     eng = engine(fake_anthropic)
-    box = FakeTools().toolbox()
+    tools = FakeTools()
+    box = tools.toolbox()
     eng.run_phase(PHASES["classify"], brief(), "p", box)
     eng.run_phase(PHASES["assess"], brief(), "p", box)
     eng.run_phase(PHASES["review"], brief(), "p", box)
     declared = [[t["name"] for t in b.get("tools", [])] for b in fake_anthropic.bodies]
-    assert sorted(declared[0]) == ["deploy_history", "error_timeline"]
-    assert sorted(declared[1]) == ["deploy_history", "error_timeline", "recent_commits", "search_logs"]
-    assert declared[2] == []  # review has no tools
+    # One stable, cacheable tool list: the whole read-only toolbox, in every phase.
+    assert all(d == declared[0] for d in declared)
+    assert sorted(declared[0]) == sorted(t for t in box.tools if t != "restart_service")
+    refused, allowed = last_user_blocks(fake_anthropic.bodies[1])
+    assert refused["is_error"] is True and "not available in the classify phase" in refused["content"]
+    assert allowed["is_error"] is False
+    assert [c[0] for c in tools.calls] == ["error_timeline"]  # the refused call never ran
+    # review allows no tool: its only request forbids tool use.
+    assert fake_anthropic.bodies[-1]["tool_choice"] == {"type": "none"}
     for body in fake_anthropic.bodies:
         assert not {"temperature", "top_p", "top_k"} & set(body)
         assert "restart_service" not in json.dumps(body.get("tools", []))
-    assert "tool_choice" not in fake_anthropic.bodies[2]
 
 
 def test_cache_control_marks_the_stable_prefix_and_later_phases_read_it(fake_anthropic):

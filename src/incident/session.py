@@ -291,7 +291,9 @@ class Session:
         return prompts.render(spec.template, prompt_context(spec, brief))
 
     def _answer(self, spec: PhaseSpec, brief: Brief, prompt: str, toolbox: Toolbox) -> PhaseAnswer:
-        sub = toolbox.subset(list(spec.tools))
+        # Engines get the whole read-only toolbox and keep to the phase's tools themselves: the
+        # Claude engine declares them all so every phase shares one cached prefix.
+        sub = toolbox
         try:
             return self.engine.run_phase(spec, brief, prompt, sub)
         except EngineFailed as e:

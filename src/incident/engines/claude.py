@@ -172,7 +172,7 @@ class ClaudeEngine:
     # ------------------------------------------------------------------ a phase
 
     def run_phase(self, spec: PhaseSpec, brief: Brief, prompt: str, toolbox: Toolbox) -> PhaseAnswer:
-        run = _Run(self, spec, prompt, toolbox.subset(list(spec.tools)))
+        run = _Run(self, spec, prompt, toolbox)
         output = run.loop()
         return PhaseAnswer(
             output=unvet(output), engine=self.name, usage=self._priced(run.usage), transcript=run.transcript,
@@ -199,6 +199,18 @@ class ClaudeEngine:
         return f"no price is known for model {self.model}; its cost is not estimated (shown as 0)"
 
 
+PHASE_MARKER = "<!-- incident:phase -->"
+
+
+def _prompt_blocks(prompt: str) -> list[dict[str, Any]]:
+    """The incident context (same for every phase once assessed) as its own cached block, then
+    the phase's part; a prompt without the marker is one block."""
+    head, sep, tail = prompt.partition(PHASE_MARKER)
+    if not (sep and head.strip() and tail.strip()):
+        return [{"type": "text", "text": prompt}]
+    return [{"type": "text", "text": head.rstrip() + "\n", "cache_control": EPHEMERAL}, {"type": "text", "text": tail.lstrip()}]
+
+
 class _Run:
     """The state of one phase's conversation."""
 
@@ -208,11 +220,18 @@ class _Run:
         self.spec = spec
         self.toolbox = toolbox
         self.system = system if system is not None else system_prompt()
-        self.messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+        self.messages: list[dict[str, Any]] = [{"role": "user", "content": _prompt_blocks(prompt)}]
         self.usage = Usage()
         self.transcript: list[dict[str, Any]] = []
         self.seen: dict[str, int] = {}  # exact calls already made -> the step that made them
-        self.tools = toolbox.schemas() if toolbox is not None else []
+        # Every phase declares the same tools in the same order, so the cached prefix (tools,
+        # system, the incident context) is shared by all phases; a call to a tool this phase
+        # does not allow is refused as an error result instead.
+        from incident.phases import ALL_TOOLS
+
+        self.tools = [t for t in toolbox.schemas() if t["name"] in ALL_TOOLS] if toolbox is not None else []
+        self.declared = {t["name"] for t in self.tools}
+        self.allowed = set(spec.tools) & self.declared if spec is not None else set()
         self.reasked = False
         self.tool_chars = 0  # tool output sent so far in this phase
 
@@ -242,7 +261,7 @@ class _Run:
     def loop(self) -> PhaseOutput:
         assert self.spec is not None
         for step in range(1, self.engine.max_steps + 1):
-            final = step == self.engine.max_steps or not self.tools
+            final = step == self.engine.max_steps or not (self.tools and self.allowed)
             message = self.engine._call(self, self.body(final=final))
             calls = [b for b in message.content if getattr(b, "type", "") == "tool_use"]
             self._append_assistant(message)
@@ -307,11 +326,18 @@ class _Run:
         assert self.toolbox is not None
         results: list[dict[str, Any] | None] = [None] * len(calls)
         fresh: list[int] = []
+        # Unknown names fall through to the toolbox, which answers "unknown tool"; a toolbox tool
+        # that is not a phase tool, or not this phase's, is refused without running.
+        toolbox_names = set(self.toolbox.tools)
         for i, c in enumerate(calls):
             args = c.input if isinstance(c.input, dict) else {}
             key = json.dumps([c.name, args], sort_keys=True, default=str)
             refusal = None
-            if key in self.seen:
+            if c.name in toolbox_names and c.name not in self.allowed:
+                phase = self.spec.name if self.spec is not None else "this"
+                refusal = (f"refused: {c.name} is not available in the {phase} phase; "
+                           f"use one of: {', '.join(sorted(self.allowed)) or 'none'}")
+            elif key in self.seen:
                 refusal = (f"refused: exact duplicate of a call made at step {self.seen[key]}; its result is "
                            "above. Use it, or call with different arguments.")
             elif self.tool_chars >= self.engine.tool_budget_chars:
