@@ -289,3 +289,20 @@ def test_every_phase_gets_a_structured_output_schema_and_validates_an_answer(fak
     assert isinstance(ans.output, PHASES[phase].output_model)
     schema = fake_anthropic.bodies[0]["output_config"]["format"]["schema"]
     assert set(PHASES[phase].output_model.model_fields) == set(schema["properties"])
+
+
+def test_incident_context_is_a_cached_block_shared_by_phases(fake_anthropic):
+    fake_anthropic.script(text(answer_json(CLASSIFY)), text(answer_json(ASSESS)))
+    eng = engine(fake_anthropic)
+    box = FakeTools().toolbox()
+    context = "# Incident x\n<evidence>facts</evidence>\n"
+    eng.run_phase(PHASES["classify"], brief(), context + "<!-- incident:phase -->\n## Phase: classify", box)
+    eng.run_phase(PHASES["assess"], brief(), context + "<!-- incident:phase -->\n## Phase: assess", box)
+    firsts = [b["messages"][0]["content"] for b in fake_anthropic.bodies]
+    for blocks in firsts:
+        assert blocks[0]["text"] == context and blocks[0]["cache_control"] == {"type": "ephemeral"}
+        assert "incident:phase" not in blocks[0]["text"] + blocks[1]["text"]
+    assert firsts[0][1]["text"] != firsts[1][1]["text"]
+    # Tools and system are identical too: the whole prefix up to the context block is shared.
+    assert fake_anthropic.bodies[0]["tools"] == fake_anthropic.bodies[1]["tools"]
+    assert fake_anthropic.bodies[0]["system"] == fake_anthropic.bodies[1]["system"]
