@@ -24,7 +24,7 @@ from incident.locks import TriageLock
 from incident.models import SCHEMA_VERSION, ContainOutput, Evidence, PhaseOutput, ProposedCommand
 from incident.phases import PHASES, PhaseSpec, plan
 from incident.state import IncidentState, fold
-from incident.tools.base import Roots, Toolbox, ToolContext
+from incident.tools.base import Roots, Toolbox, ToolContext, spec_dir
 
 
 class TriageRequest(BaseModel):
@@ -440,13 +440,7 @@ def read_roots(req: TriageRequest) -> list[Path]:
     if req.repo:
         roots.append(req.repo)
     roots.extend(p.parent for p in req.deploys)
-    for spec in req.logs:
-        if spec == "-":
-            continue
-        base = Path(spec)
-        while any(ch in base.name for ch in "*?[") and base != base.parent:
-            base = base.parent
-        roots.append(base if any(ch in spec for ch in "*?[") else base.parent)
+    roots.extend(Path(spec_dir(spec)) for spec in req.logs if spec != "-")
     return roots
 
 

@@ -33,6 +33,12 @@ NowOption = Annotated[
     typer.Option("--now", help="Pin the clock (ISO 8601) to replay a past incident [env INCIDENT_NOW].", show_default=False),
 ]
 IncidentArg = Annotated[str, typer.Argument(help="Incident id (a unique prefix or `last` also works).", show_default=False)]
+SinceOption = Annotated[str | None, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration such as 2h.", show_default=False)]
+UntilOption = Annotated[str | None, typer.Option("--until", help="End (same forms). Default: now.", show_default=False)]
+ServiceOption = Annotated[
+    str | None, typer.Option("--service", "-s", help="A service from .incident.yaml (its repo, logs, deploy sources).", show_default=False)
+]
+RootOption = Annotated[list[str] | None, typer.Option("--root", help="Another directory that may be read (repeatable).", show_default=False)]
 
 
 def runtime(**kwargs: Any) -> Runtime:
@@ -42,4 +48,4 @@ def runtime(**kwargs: Any) -> Runtime:
     return build(**kwargs)
 
 
-__all__ = ["runtime", "JsonOption", "ConfigOption", "IncidentsDirOption", "NowOption", "IncidentArg"]
+__all__ = ["runtime", "SinceOption", "UntilOption", "ServiceOption", "RootOption", "JsonOption", "ConfigOption", "IncidentsDirOption", "NowOption", "IncidentArg"]

@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from incident.commands.common import ConfigOption, JsonOption, NowOption, runtime
+from incident.commands.common import (
+    ConfigOption,
+    JsonOption,
+    NowOption,
+    RootOption,
+    ServiceOption,
+    SinceOption,
+    UntilOption,
+    runtime,
+)
 
 if TYPE_CHECKING:
     from incident.config import Settings
     from incident.models import Deploy, SourceNote
-
-SinceOption = Annotated[str | None, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration such as 2h.", show_default=False)]
-UntilOption = Annotated[str | None, typer.Option("--until", help="End (same forms). Default: now.", show_default=False)]
-ServiceOption = Annotated[str | None, typer.Option("--service", "-s", help="Service from .incident.yaml (its repo / deploy sources).", show_default=False)]
-RootOption = Annotated[list[str] | None, typer.Option("--root", help="Another directory that may be read (repeatable).", show_default=False)]
 
 
 def register(app: typer.Typer) -> None:

@@ -6,13 +6,20 @@ paths named here (the operator named them) plus config `roots` and any `--root`.
 
 from __future__ import annotations
 
-import glob
-import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from incident.commands.common import ConfigOption, JsonOption, NowOption, runtime
+from incident.commands.common import (
+    ConfigOption,
+    JsonOption,
+    NowOption,
+    RootOption,
+    ServiceOption,
+    SinceOption,
+    UntilOption,
+    runtime,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,10 +37,6 @@ PathsArg = Annotated[
     list[str] | None,
     typer.Argument(help="Log files, globs, directories or - for stdin (default: the service's logs from config).", show_default=False),
 ]
-SinceOption = Annotated[str | None, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration such as 2h.", show_default=False)]
-UntilOption = Annotated[str | None, typer.Option("--until", help="End (same forms).", show_default=False)]
-ServiceOption = Annotated[str | None, typer.Option("--service", "-s", help="Service whose configured logs to read.", show_default=False)]
-RootOption = Annotated[list[str] | None, typer.Option("--root", help="Another directory logs may be read from (repeatable).", show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
 def _files(rt: Runtime, specs: list[str] | None, service: str | None, extra_roots: list[str] | None) -> tuple[list[Path], list[SourceNote]]:
     from incident.errors import NotFound, UsageError
-    from incident.tools.base import Roots
+    from incident.tools.base import Roots, spec_dir
     from incident.tools.logscan import expand_paths
 
     s = rt.settings
@@ -51,7 +54,7 @@ def _files(rt: Runtime, specs: list[str] | None, service: str | None, extra_root
         if svc is None or not svc.logs:
             raise UsageError("no log files given", "name files or globs, or set `logs:` for the service in .incident.yaml")
         specs = [str(s.resolve(x)) for x in svc.logs]
-    roots = [_dir_of(x) for x in specs if x != "-"] + [str(s.resolve(r)) for r in s.roots] + list(extra_roots or [])
+    roots = [spec_dir(x) for x in specs if x != "-"] + [str(s.resolve(r)) for r in s.roots] + list(extra_roots or [])
     files, notes = expand_paths(specs, Roots.of(*roots), allow_stdin=True)
     if not files:
         first = next((n for n in notes if n.refused), None)
@@ -60,16 +63,6 @@ def _files(rt: Runtime, specs: list[str] | None, service: str | None, extra_root
             (first.hint if first and first.hint else "check the paths; globs must match at least one file"),
         )
     return files, notes
-
-
-def _dir_of(spec: str) -> str:
-    """The directory a spec names: a directory itself, a file's parent, a glob's fixed prefix."""
-    p = os.path.expanduser(spec)
-    if glob.has_magic(p):
-        parts = p.split(os.sep)
-        fixed = [x for x in parts[: next(i for i, x in enumerate(parts) if glob.has_magic(x))]]
-        return os.sep.join(fixed) or "."
-    return p if os.path.isdir(p) else (os.path.dirname(os.path.abspath(p)) or ".")
 
 
 def _rt(config: Any, now: str | None, json_output: bool) -> Runtime:

@@ -61,6 +61,19 @@ class PathRefused(Exception):
         self.hint = hint
 
 
+def spec_dir(spec: str) -> str:
+    """The directory an operator's path names, to allow as a read root: a directory itself, a
+    file's parent, or a glob's fixed prefix (`/var/log/*/app.log` -> `/var/log`)."""
+    import glob
+
+    p = os.path.expanduser(spec)
+    if glob.has_magic(p):
+        parts = p.split(os.sep)
+        fixed = parts[: next(i for i, x in enumerate(parts) if glob.has_magic(x))]
+        return os.sep.join(fixed) or "."
+    return p if os.path.isdir(p) else (os.path.dirname(os.path.abspath(p)) or ".")
+
+
 @dataclass(frozen=True)
 class Roots:
     """Directories (resolved) inside which tools may read. Empty means nothing may be read."""
