@@ -248,7 +248,8 @@ def dry_run(
     tolerance_minutes: float | None = None,
     clock: Clock = system_clock,
 ) -> DryRunReport:
-    from incident.session import TriageRequest, run_triage
+    from incident.session import TriageRequest
+    from incident.triage import run_triage
 
     if engine not in ("offline", "scripted"):
         raise UsageError(f"dry-run engine must be offline or scripted, not {engine!r}", "a dry-run must be repeatable: no live model")

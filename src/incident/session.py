@@ -6,7 +6,6 @@ does): it owns the order of phases, the operator's decisions and what is recorde
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,9 +17,7 @@ from incident import journal as j
 from incident.clock import Clock, iso, to_utc
 from incident.config import Settings
 from incident.engines.base import Brief, Engine, EngineFailed, PhaseAnswer
-from incident.errors import UsageError
-from incident.journal import Journal, Workspace
-from incident.locks import TriageLock
+from incident.journal import Journal
 from incident.models import SCHEMA_VERSION, ContainOutput, Evidence, PhaseOutput, ProposedCommand
 from incident.phases import PHASES, PhaseSpec, plan
 from incident.state import IncidentState, fold
@@ -442,81 +439,3 @@ def read_roots(req: TriageRequest) -> list[Path]:
     roots.extend(p.parent for p in req.deploys)
     roots.extend(Path(spec_dir(spec)) for spec in req.logs if spec != "-")
     return roots
-
-
-def choose_engine(req: TriageRequest, settings: Settings, *, on_text: Any = None) -> Engine:
-    name = req.engine if req.engine != "auto" else settings.engine
-    key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    if name == "auto":
-        name = "claude" if key else "offline"
-    if name == "offline":
-        from incident.engines.offline import OfflineEngine
-
-        return OfflineEngine()
-    if name == "scripted":
-        if req.scripted_dir is None:
-            raise UsageError("--engine scripted needs recorded answers", "pass --scripted DIR with <phase>.json files")
-        from incident.engines.scripted import ScriptedEngine
-
-        return ScriptedEngine(req.scripted_dir)
-    from incident.engines.claude import ClaudeEngine
-
-    return ClaudeEngine(
-        model=req.model or settings.model, api_key=key, base_url=settings.base_url,
-        max_steps=settings.max_steps, budget_seconds=settings.llm_budget_seconds, on_text=on_text,
-    )
-
-
-def incident_title(service: str | None, symptom: str | None) -> str:
-    if service and symptom:
-        return symptom if service.lower() in symptom.lower() else f"{service}: {symptom}"
-    return symptom or service or "incident"
-
-
-def start(req: TriageRequest, ws: Workspace) -> Journal:
-    """Open a new incident for a triage and record what it will read (so --resume can rebuild it)."""
-    title = req.title or incident_title(req.service, req.symptom)
-    request = req.model_dump(mode="json", exclude={"now"})
-    # The request rides on the first event too: a crash between the two appends must still
-    # leave a journal that `--resume` can continue.
-    journal = ws.create(
-        title,
-        {"service": req.service, "symptom": req.symptom, "alert": req.alert, "started_at": iso(req.started), "severity": None,
-         "triage_request": request},
-    )
-    journal.append(j.TRIAGE_STARTED, {"request": request})
-    return journal
-
-
-def request_for_resume(journal: Journal) -> TriageRequest:
-    events = journal.events()
-    for ev in events:
-        if ev.type == j.TRIAGE_STARTED:
-            return TriageRequest.model_validate(ev.payload.get("request") or {})
-    if events and isinstance(events[0].payload.get("triage_request"), dict):
-        return TriageRequest.model_validate(events[0].payload["triage_request"])
-    raise UsageError(f"{journal.id} was not opened by `incident triage`", "start one with `incident triage`")
-
-
-def run_triage(
-    req: TriageRequest,
-    *,
-    settings: Settings,
-    workspace: Workspace,
-    clock: Clock,
-    ui: UI | None = None,
-    resume: str | None = None,
-    take_over: bool = False,
-    on_text: Any = None,
-) -> TriageResult:
-    """Run (or resume) a triage. `ui=None` is silent and non-interactive."""
-    if resume:
-        journal = workspace.open(resume)
-        saved = request_for_resume(journal)
-        req = saved.model_copy(update={k: v for k, v in req.model_dump(exclude_unset=True).items() if k in ("engine", "model")})
-    else:
-        journal = start(req, workspace)
-    engine = choose_engine(req, settings, on_text=on_text)
-    with TriageLock(journal.folder, clock=clock, take_over=take_over):
-        session = Session(journal=journal, request=req, settings=settings, clock=clock, engine=engine, ui=ui)
-        return session.run()
