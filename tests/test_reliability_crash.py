@@ -139,10 +139,15 @@ def note_trial(b: Bench, i: int, rng: random.Random) -> str:
     incidents = b.root / f"n{i}"
     assert b.half_done is not None
     shutil.copytree(b.half_done, incidents)
-    delay = rng.uniform(0.3, 1.5) * b.seconds["note"]
+    lines = (incidents / b.incident_id / j.EVENTS_FILE).read_bytes().count(b"\n")
+    # Half at a random time, half the moment the note's line is in the journal (before or while
+    # the CLI prints that it was recorded).
+    delay, until = rng.uniform(0.5, 2.5) * b.seconds["note"], None
+    if rng.random() < 0.5:
+        delay, until = b.seconds["note"] * 5, journal_lines_at_least(incidents, lines + 1)
     text = f"trial {i}: support reports EU customers only"
     run = run_and_kill(["note", b.incident_id, text, "--json", "--incidents-dir", str(incidents)], cwd=b.root,
-                       delay=delay, out_file=b.root / f"n{i}.out")
+                       delay=delay, out_file=b.root / f"n{i}.out", until=until)
     notes = [e for e in read_back(incidents / b.incident_id).events if e.type == j.NOTE_ADDED]
     reported = run.out.strip().endswith("}")
     if reported:
@@ -159,12 +164,16 @@ def postmortem_trial(b: Bench, i: int, rng: random.Random) -> str:
     assert b.half_done is not None
     shutil.copytree(b.half_done, incidents)
     folder = incidents / b.incident_id
-    delay = rng.uniform(0.3, 1.5) * b.seconds["postmortem"]
+    pm = folder / "postmortem.md"
+    # Half at a random time, half the moment the document is renamed into place (before its
+    # postmortem.written event).
+    delay, until = rng.uniform(0.5, 2.5) * b.seconds["postmortem"], None
+    if rng.random() < 0.5:
+        delay, until = b.seconds["postmortem"] * 5, pm.exists
     run = run_and_kill(["postmortem", b.incident_id, "--incidents-dir", str(incidents), "--now", b.now], cwd=b.root,
-                       delay=delay, out_file=b.root / f"p{i}.out")
+                       delay=delay, out_file=b.root / f"p{i}.out", until=until)
     events = read_back(folder).events
     written = [e for e in events if e.type == j.POSTMORTEM_WRITTEN]
-    pm = folder / "postmortem.md"
     if written or run.code == 0:
         assert written and pm.is_file()
     if pm.exists():  # write-then-rename: never half a document
