@@ -83,3 +83,27 @@ def test_engine_claude_without_a_key_is_a_clear_error(cli, tmp_path):
     assert code == EXIT_ENGINE
     assert "ANTHROPIC_API_KEY" in out + err
     assert "Traceback" not in out + err
+
+
+def test_facts_in_the_record_come_from_the_analysers_not_the_model(cli, fake_anthropic, tmp_path):
+    """The scripted model names no onset, suspect or rollback target (and would be free to invent
+    them): the record still carries the ones the offline analysers computed from the evidence."""
+    from incident.resources import data_dir
+
+    ex = build_example(tmp_path / "example")
+    runbooks = ("--runbooks", str(data_dir("runbooks")))
+    code, out, err = cli(*[a if a != "claude" else "offline" for a in triage_args(ex, tmp_path / "off", *runbooks)])
+    assert code == 0, err
+    offline = json.loads(out)
+    fake_anthropic.default = model_like
+    code, out, err = cli(*triage_args(ex, tmp_path / "inc", *runbooks))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert all(p["engine"] == "claude" for p in doc["phases"])
+    for key in ("onset", "rollback_target"):
+        assert doc[key] == offline[key], key
+    assert doc["suspect_change"]["id"] == offline["suspect_change"]["id"]
+    # The runbook's vetted rollback could be rendered from those facts, so it is offered.
+    assert any(m["vetted"] and m["command"].startswith("helm rollback checkout 4") for m in doc["mitigations"]), doc["mitigations"]
+    prompt = (tmp_path / "inc" / doc["incident_id"] / "prompts" / "assess.md").read_text()
+    assert "What the tool's own analysers found" in prompt

@@ -241,6 +241,8 @@ def test_scripted_answers_are_replayed_and_labelled_by_the_runbook_not_the_model
     assert mitigations == {
         "helm rollback checkout 4 -n shop --wait --timeout 5m": (True, False),
         "kubectl delete deployment checkout -n shop": (False, True),
+        # the runbook's other vetted command, which the model left out, is still offered
+        "kubectl rollout restart deployment/checkout -n shop": (True, False),
     }
     engines = {p["phase"]: p["engine"] for p in report.triage["phases"]}
     assert engines["contain"] == "scripted" and engines["assess"] == "offline"  # no recording: offline answered

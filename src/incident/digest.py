@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from incident.clock import iso
 from incident.engines.base import Brief
-from incident.models import Evidence
+from incident.models import Evidence, PhaseOutput
 from incident.phases import PhaseSpec
 from incident.tools.base import cap_text
 
@@ -104,7 +104,7 @@ def _type_name(ann: Any) -> str:
     return " or ".join(names).replace("NoneType", "null")
 
 
-def prompt_context(spec: PhaseSpec, brief: Brief) -> dict[str, Any]:
+def prompt_context(spec: PhaseSpec, brief: Brief, computed: PhaseOutput | None = None) -> dict[str, Any]:
     suspect = getattr(brief.outputs.get("assess"), "suspect_change", None)
     rollback = getattr(brief.outputs.get("assess"), "rollback_target", None)
     earlier = {
@@ -137,4 +137,9 @@ def prompt_context(spec: PhaseSpec, brief: Brief) -> dict[str, Any]:
         "mitigation": {"at": iso(brief.mitigation_at), "action": brief.mitigation_action} if brief.mitigation_at else None,
         "phase": {"name": spec.name, "title": spec.title, "question": spec.question},
         "output_fields": output_fields(spec.output_model),
+        "computed": (
+            json.dumps(computed.model_dump(mode="json", exclude_defaults=True), indent=1, ensure_ascii=False)[:8000]
+            if computed is not None
+            else None
+        ),
     }

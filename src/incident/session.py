@@ -262,13 +262,14 @@ class Session:
             return  # done in an earlier run (resume)
         from incident.redact import redact
 
-        prompt_text, redactions = redact(self._render_prompt(spec, brief))
+        computed = self.offline().run_phase(spec, brief, "", toolbox)
+        prompt_text, redactions = redact(self._render_prompt(spec, brief, computed.output))
         prompt_path = self.journal.folder / "prompts" / f"{name}.md"
         _write_file(prompt_path, prompt_text)
         self.journal.append(j.PROMPT_RENDERED, {"phase": name, "path": str(prompt_path.relative_to(self.journal.folder)), "chars": len(prompt_text), "redactions": redactions})
         self.ui.phase_started(spec, self.engine.name)
         self.journal.append(j.PHASE_STARTED, {"phase": name, "engine": self.engine.name})
-        answer = self._answer(spec, brief, prompt_text, toolbox)
+        answer = computed if self.engine.name == "offline" else self._answer(spec, brief, prompt_text, toolbox, computed)
         output = self._post_process(spec, answer.output, brief)
         answer.output = output
         brief.outputs[name] = output
@@ -281,24 +282,27 @@ class Session:
         self.journal.append(j.PHASE_COMPLETED, payload)
         self.ui.phase_done(spec, answer, brief)
 
-    def _render_prompt(self, spec: PhaseSpec, brief: Brief) -> str:
+    def _render_prompt(self, spec: PhaseSpec, brief: Brief, computed: PhaseOutput) -> str:
         from incident import prompts
         from incident.digest import prompt_context
 
-        return prompts.render(spec.template, prompt_context(spec, brief))
+        return prompts.render(spec.template, prompt_context(spec, brief, computed))
 
-    def _answer(self, spec: PhaseSpec, brief: Brief, prompt: str, toolbox: Toolbox) -> PhaseAnswer:
+    def _answer(self, spec: PhaseSpec, brief: Brief, prompt: str, toolbox: Toolbox, computed: PhaseAnswer) -> PhaseAnswer:
+        """A model's answer with the analysers' facts written over it; the analysers' own answer
+        when the model cannot be reached (the triage goes on either way)."""
+        from incident.engines.merge import merge
+
         # Engines get the whole read-only toolbox and keep to the phase's tools themselves: the
         # Claude engine declares them all so every phase shares one cached prefix.
-        sub = toolbox
         try:
-            return self.engine.run_phase(spec, brief, prompt, sub)
+            answer = self.engine.run_phase(spec, brief, prompt, toolbox)
         except EngineFailed as e:
-            if self.engine.name == "offline":
-                raise
             self.notice(f"{self.engine.name} engine unavailable for {spec.name} ({e.reason}); the offline engine answered")
             self.journal.append(j.ENGINE_FALLBACK, {"phase": spec.name, "reason": e.reason, "engine": self.engine.name})
-            return self.offline().run_phase(spec, brief, prompt, sub)
+            return computed
+        answer.output = merge(answer.output, computed.output, brief.evidence.deploys)
+        return answer
 
     def _post_process(self, spec: PhaseSpec, output: PhaseOutput, brief: Brief) -> PhaseOutput:
         if isinstance(output, ContainOutput):
