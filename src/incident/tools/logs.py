@@ -7,7 +7,6 @@ finds the matching lines, and context and timestamps are read from the file by t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from incident.errors import UsageError
-from incident.models import EndpointStat, SearchHit
+from incident.models import SearchHit
 from incident.tools import logscan
 from incident.tools.logscan import LINE_CAP, decode, is_error
 from incident.tools.timestamps import LineParser, to_datetime
@@ -314,74 +313,9 @@ def error_records(paths: list[Path], *, since: datetime | None, until: datetime 
     return out[:limit]
 
 
-_REQUEST = re.compile(rb'"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) ([^" ?]{1,512})[^"]*" (\d{3}) ')
-_KV_PATH = re.compile(rb'(?:^|\s)(?:path|route|url|endpoint|uri|request)="?([^\s"?]{1,512})')
-_KV_SVC = re.compile(rb'(?:^|\s)(?:service|svc|app|host|hostname)="?([^\s"]{1,200})')
-_ID_SEGMENT = re.compile(r"/(?:\d+|[0-9a-fA-F-]{16,}|[0-9a-fA-F]{8,})(?=/|$)")
-_PATH_KEYS = ("path", "route", "url", "endpoint", "uri", "request", "http.route", "url.path")
-_SVC_KEYS = ("service", "service.name", "app", "host", "hostname")
-
-
-def endpoint_of(line: bytes) -> str | None:
-    """The endpoint (path without query, ids folded to `:id`) or else the service/host a line names."""
-    name: str | None = None
-    if line[:1] == b"{":
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            obj = None
-        if isinstance(obj, dict):
-            flat = {**obj, **{f"{k}.{k2}": v2 for k, v in obj.items() if isinstance(v, dict) for k2, v2 in v.items()}}
-            for keys in (_PATH_KEYS, _SVC_KEYS):
-                for k in keys:
-                    v = flat.get(k)
-                    if isinstance(v, str) and v:
-                        name = v
-                        break
-                if name:
-                    break
-            if name and name.split(" ")[0].isupper() and " " in name:
-                name = name.split(" ")[1]  # "GET /x HTTP/1.1"
-    else:
-        m = _REQUEST.search(line) or _KV_PATH.search(line) or _KV_SVC.search(line)
-        if m:
-            name = decode(m.group(1))
-    if not name:
-        return None
-    name = name.split("?", 1)[0]
-    if "://" in name:
-        name = "/" + name.split("://", 1)[1].partition("/")[2]
-    return _ID_SEGMENT.sub("/:id", name)[:200] if name.startswith("/") else name[:200]
-
-
-def endpoint_stats(paths: list[Path], *, since: datetime | None, until: datetime | None, now: datetime, limit: int = 20) -> list[EndpointStat]:
-    """Errors and totals per endpoint (or service/host) in [since, until), most errors first."""
-    lo = since.timestamp() if since else None
-    hi = until.timestamp() if until else None
-    stats: dict[str, EndpointStat] = {}
-    for path in paths:
-        parser = logscan.parser_for(path, now)
-        start, end = logscan.window_offsets(path, parser, lo, hi)
-        for rec in logscan.iter_records(path, parser, start, end):
-            if rec.ts is not None and ((lo is not None and rec.ts < lo) or (hi is not None and rec.ts >= hi)):
-                continue
-            name = endpoint_of(rec.first)
-            if name is None:
-                continue
-            s = stats.get(name)
-            if s is None:
-                if len(stats) >= 5000:
-                    continue
-                s = stats[name] = EndpointStat(name=name)
-            s.total += 1
-            if is_error(rec.lines):
-                s.errors += 1
-    ranked = sorted(stats.values(), key=lambda s: (-s.errors, -s.total, s.name))
-    return ranked[:limit]
-
-
 # ---------------------------------------------------------------- tools
 
+from incident.tools.endpoints import endpoint_of, endpoint_stats  # noqa: E402  # re-exported: their own module
 from incident.tools.logtools import TOOLS  # noqa: E402  # the tool wrappers, kept in their own module
 
 __all__ = ["SearchResult", "search", "error_records", "endpoint_stats", "endpoint_of", "TOOLS"]

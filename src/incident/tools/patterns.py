@@ -21,6 +21,7 @@ from typing import Literal
 from incident.models import LogPattern
 from incident.tools import logscan
 from incident.tools.logscan import is_error, level_of
+from incident.tools.records import candidate_records, record_chunks
 from incident.tools.timestamps import LineParser, to_datetime
 
 WILD = "<*>"
@@ -199,7 +200,7 @@ def mine_patterns(
     stats: dict[int, _Stat] = {}
     for path in paths:
         parser = logscan.parser_for(path, now)
-        mine_records(_window_records(path, parser, lo, hi), parser, level=level, new_since=ns, miner=miner, stats=stats)
+        mine_records(_window_records(path, parser, lo, hi, level), parser, level=level, new_since=ns, miner=miner, stats=stats)
     return summarise(miner, stats, new_since=ns, limit=limit)
 
 
@@ -237,11 +238,26 @@ def summarise(miner: Miner, stats: dict[int, _Stat], *, new_since: float | None,
     return out[:limit]
 
 
-def _window_records(path: Path, parser: LineParser, lo: float | None, hi: float | None) -> Iterator[tuple[float | None, list[bytes]]]:
+def _window_records(path: Path, parser: LineParser, lo: float | None, hi: float | None, level: str = "any") -> Iterator[tuple[float | None, list[bytes]]]:
+    """The records in [lo, hi). Below `any`, only records holding a line that could make them a
+    warning or an error are read (a bytes regex over whole-record chunks), not every line."""
     start, end = logscan.window_offsets(path, parser, lo, hi)
-    for rec in logscan.iter_records(path, parser, start, end):
-        if rec.ts is not None and ((lo is not None and rec.ts < lo) or (hi is not None and rec.ts >= hi)):
+    windowed = (lo is not None or hi is not None) and parser.style is not None
+    if level == "any":
+        stream: Iterator[tuple[float | None, list[bytes]]] = (
+            (rec.ts, rec.lines) for rec in logscan.iter_records(path, parser, start, end)
+        )
+    else:
+        from incident.tools.timeline import candidate_pattern
+
+        hint = re.compile(candidate_pattern(logscan.sample(path), warn=level == "warn").encode())
+        stream = (
+            (ts, lines) for chunk in record_chunks(path, parser, start, end)
+            for _, ts, lines in candidate_records(chunk, parser, hint)
+        )
+    for ts, lines in stream:
+        if ts is not None and ((lo is not None and ts < lo) or (hi is not None and ts >= hi)):
             continue
-        if rec.ts is None and (lo is not None or hi is not None) and parser.style is not None:
+        if ts is None and windowed:
             continue
-        yield rec.ts, rec.lines
+        yield ts, lines

@@ -40,20 +40,23 @@ _TEXT_TOKENS = r"ERROR|FATAL|SEVERE|CRIT|EMERG|ALERT|PANIC|Panic|panic|Exception
 _BRACKET = r"error\]|crit\]|alert\]|emerg\]"
 _ACCESS = r'" 5[0-9][0-9] '
 _KV_VALUES = r"\W{1,4}(?:[Ee]rr|ERR|[Ee]ror|EROR|[Ff]atal|FATAL|[Cc]rit|CRIT|[Ee]merg|EMERG|[Aa]lert|ALERT|[Pp]anic|PANIC|dpanic|50|60)"
-_KV = "|".join(k + _KV_VALUES for k in ("level", "Level", "LEVEL", "lvl", "severity", "Severity", "SEVERITY"))
+_KEYS = ("level", "Level", "LEVEL", "lvl", "severity", "Severity", "SEVERITY")
+_KV = "|".join(k + _KV_VALUES for k in _KEYS)
+_KV_WARN = "|".join(k + _KV_VALUES[:-1] + "|[Ww]arn|WARN|40)" for k in _KEYS)
 
 
-def candidate_pattern(sample: list[bytes]) -> str:
-    """The prefilter for error lines in one file, led by literals (rg and Python both scan them
-    far faster than a pattern starting with a class). It over-matches; `is_error` decides."""
-    parts = [_TEXT_TOKENS]
+def candidate_pattern(sample: list[bytes], warn: bool = False) -> str:
+    """The prefilter for error lines (with `warn`, warnings too) in one file, led by literals (rg
+    and Python both scan them far faster than a pattern starting with a class). It over-matches;
+    `level_of` / `is_error` decide."""
+    parts = [_TEXT_TOKENS + ("|WARN|Warn" if warn else "")]
     blob = b"\n".join(sample)
     if re.search(rb'"[A-Z]{3,10} [^"]*" \d{3} ', blob):
-        parts.append(_ACCESS)
+        parts.append(_ACCESS + (r'|" 4[0-9][0-9] ' if warn else ""))
     if re.search(rb"\[(?:\w+:)?(?:error|warn|notice|info|debug)\]", blob):
-        parts.append(_BRACKET)
+        parts.append(_BRACKET + (r"|warn\]|warning\]" if warn else ""))
     if re.search(rb'(?i)(?:level|lvl|severity|levelname)"?\s*[:=]', blob):
-        parts.append(_KV)
+        parts.append(_KV_WARN if warn else _KV)
     return "|".join(parts)
 
 

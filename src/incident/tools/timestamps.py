@@ -101,6 +101,15 @@ class LineParser:
                 return self._json(head) if self.style == "json" else None
         return self.parse_any(head)
 
+    def opens(self, line: bytes) -> bool:
+        """Does this line carry a timestamp (open a record)? For a file whose stamps sit at a fixed
+        offset this is one anchored match, without the arithmetic of `parse`."""
+        if self.anchored and line[:1] != b"{":
+            rx = _BY_NAME.get(self.style or "")
+            if rx is not None:
+                return rx.match(line[:HEAD_BYTES], self.prefix_len) is not None
+        return self.parse(line) is not None
+
     def parse_any(self, head: bytes) -> Stamp | None:
         if head.lstrip()[:1] == b"{":
             st = self._json(head[:JSON_BYTES])
