@@ -26,11 +26,19 @@ def clean(text: str) -> str:
 
 
 def console(stderr: bool = False) -> Console:
-    """A console for one command's output. Made fresh (cheap) so it sees the current stdout and
-    COLUMNS. Plain lines soft-wrap: the terminal folds them, so a printed command copies whole."""
+    """A console for one command's output, made fresh (cheap) so it sees the current stdout and
+    COLUMNS. Lines of text soft-wrap (the terminal folds them, so a printed command copies
+    whole, never cut at the width); tables and panels lay out to the width."""
     from rich.console import Console
+    from rich.text import Text
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    class _Console(Console):
+        def print(self, *objects: Any, soft_wrap: bool | None = None, **kwargs: Any) -> None:
+            if soft_wrap is None:
+                soft_wrap = all(isinstance(o, (str, Text)) for o in objects)
+            super().print(*objects, soft_wrap=soft_wrap, **kwargs)
+
+    return _Console(stderr=stderr, highlight=False)
 
 
 def print_json(obj: Any) -> None:
@@ -60,17 +68,17 @@ def error(message: str, hint: str = "") -> None:
 
 
 def error_line(message: str) -> None:
-    console(stderr=True).print(clean(message), markup=False, highlight=False)
+    console(stderr=True).print(clean(message), markup=False, highlight=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
     from rich.text import Text
 
-    console(stderr=True).print(Text("warning: ", style="yellow") + Text(clean(message)))
+    console(stderr=True).print(Text("warning: ", style="yellow") + Text(clean(message)), soft_wrap=True)
 
 
 def info(message: str) -> None:
-    console().print(clean(message), markup=False, highlight=False)
+    console().print(clean(message), markup=False, highlight=False, soft_wrap=True)
 
 
 def hhmm(dt: datetime | None, *, seconds: bool = False) -> str:

@@ -49,7 +49,7 @@ def incident_show(state: dict[str, Any], warnings: list[str]) -> None:
 
 
 def recorded(kind: str, incident_id: str, at: datetime) -> None:
-    console().print(Text(f"recorded {kind} in {incident_id} at {hhmm(at, seconds=True)}", style="green"))
+    console().print(Text(f"recorded {kind} in {incident_id} at {hhmm(at, seconds=True)}", style="green"), soft_wrap=True)
 
 
 def timeline(rows: list[dict[str, Any]], warnings: list[str]) -> None:

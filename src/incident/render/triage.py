@@ -93,7 +93,7 @@ class PlainUI:
 
     def phase_started(self, spec: PhaseSpec, engine: str) -> None:
         self._streamed = False
-        self.c.print(Text(f"▸ {spec.title}", style="bold") + Text(f" — {spec.question}", style="dim"))
+        self.c.print(Text(f"▸ {spec.title}", style="bold") + Text(f" — {spec.question}", style="dim"), soft_wrap=True)
 
     def stream_text(self, text: str) -> None:
         self._streamed = True
@@ -112,13 +112,13 @@ class PlainUI:
             from rich.rule import Rule
 
             self.c.print(Rule(clean(title), align="left", style="blue"))
-            self.c.print(body)
+            self.c.print(body, soft_wrap=True)
             self.c.print(Rule(style="blue"))
         else:
             self.c.print(Panel(body, title=clean(title), title_align="left", border_style="blue"))
 
     def notice(self, text: str) -> None:
-        self.c.print(Text("note: ", style="yellow") + _t(text))
+        self.c.print(Text("note: ", style="yellow") + _t(text), soft_wrap=True)
 
     def confirm_severity(self, proposed: str, reason: str) -> str:
         return proposed
@@ -133,8 +133,8 @@ class TerminalUI(PlainUI):
     interactive = True
 
     def confirm_severity(self, proposed: str, reason: str) -> str:
-        self.c.print(Text("Proposed severity ", style="bold") + Text(proposed, style="bold magenta") + _t(f" — {reason}"))
-        answer = Prompt.ask("[Enter] accept · 1–4 change", default="", show_default=False, console=self.c).strip()
+        question = Text("Severity ") + Text(proposed, style="bold magenta") + Text(" — [Enter] accept · 1–4 change")
+        answer = Prompt.ask(question, default="", show_default=False, console=self.c).strip()
         if answer in ("1", "2", "3", "4"):
             return f"SEV-{answer}"
         if answer.upper() in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
@@ -143,7 +143,7 @@ class TerminalUI(PlainUI):
 
     def ask_ran(self, index: int, cmd: ProposedCommand) -> Literal["yes", "no", "stop"]:
         answer = Prompt.ask(
-            f"Did you run option {index}? [y/N/skip]", default="n", show_default=False, console=self.c
+            Text(f"Did you run option {index}? [y/N/skip]"), default="n", show_default=False, console=self.c
         ).strip().lower()
         if answer in ("y", "yes"):
             return "yes"
@@ -323,7 +323,7 @@ def finished(result: TriageResult, *, cadence: dict[str, int], now: datetime) ->
     due = (last or now) + timedelta(minutes=minutes)
     if st.usage.requests:
         u = st.usage
-        c.print(_t(f"LLM usage: {u.input_tokens} input ({u.cache_read_input_tokens} from cache) / {u.output_tokens} output tokens · ${u.cost_usd:.4f}", "dim"))
-    c.print(Text("✓ triage recorded in ", style="green") + _t(str(result.folder)))
-    c.print(_t(f"next stakeholder update due {hhmm(due)} ({st.severity or 'SEV-?'}: every {minutes} min) — incident comms {st.id}"))
-    c.print(_t(f"after the incident: incident postmortem {st.id}", "dim"))
+        c.print(_t(f"LLM usage: {u.input_tokens} input ({u.cache_read_input_tokens} from cache) / {u.output_tokens} output tokens · ${u.cost_usd:.4f}", "dim"), soft_wrap=True)
+    c.print(Text("✓ triage recorded in ", style="green") + _t(str(result.folder)), soft_wrap=True)
+    c.print(_t(f"next stakeholder update due {hhmm(due)} ({st.severity or 'SEV-?'}: every {minutes} min) — incident comms {st.id}"), soft_wrap=True)
+    c.print(_t(f"after the incident: incident postmortem {st.id}", "dim"), soft_wrap=True)
