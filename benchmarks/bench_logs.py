@@ -163,6 +163,49 @@ def bench_search(plain: Path, now: datetime) -> None:
     row(row_note + " (why regexes lead with a literal)", t_a / t_b, "-", True)
 
 
+def bench_gather() -> None:
+    """evidence.gather on a busy scenario (2000 requests/min, 90 min of history before the onset:
+    25 MB, ~225k lines), step by step: the log steps must not read every line in Python."""
+    from incident.clock import frozen_clock
+    from incident.evidence import gather
+    from incident.scenario import DeploySpec, ScenarioSpec, build_scenario
+    from incident.tools.base import Roots, ToolContext
+    from incident.tools.endpoints import endpoint_stats
+    from incident.tools.patterns import mine_patterns
+
+    root = DATA.parent / "scenario-2000rpm"
+    spec = ScenarioSpec(requests_per_minute=2000, history_minutes=90, background_errors=True,
+                        deploys=(DeploySpec("41", -60 * 50, version="2.3.0"), DeploySpec("42", -3, version="2.4.0")))
+    if not (root / "logs" / "app.log").exists():
+        print(f"generating {root} ...", flush=True)
+        build_scenario(root, spec)
+    now = spec.onset + timedelta(minutes=spec.now_minutes)
+    log = root / "logs" / "app.log"
+    lines = sum(chunk.count(b"\n") for _, chunk in logscan.iter_chunks(log))
+    ctx = ToolContext(roots=Roots.of(root), repo=root / "repo", deploy_paths=[str(root / "deploys" / "deploys.jsonl")],
+                      log_paths=[str(log)], service="checkout", clock=frozen_clock(now))
+    steps: dict[str, float] = {}
+    mark = [time.perf_counter(), ""]
+
+    def progress(label: str, done: int, total: int) -> None:
+        if label != mark[1]:
+            t = time.perf_counter()
+            if mark[1]:
+                steps[str(mark[1])] = steps.get(str(mark[1]), 0.0) + t - float(mark[0])
+            mark[0], mark[1] = t, label
+
+    t0 = time.perf_counter()
+    ev = gather(ctx, service="checkout", started=None, now=now, progress=progress)
+    total = time.perf_counter() - t0
+    print(f"evidence.gather ({log.stat().st_size >> 20} MiB, {lines} lines; onset {ev.timeline.onset if ev.timeline else None})")
+    print(f"  {'whole gather':<58} {total:>7.2f}s  " + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items() if v >= 0.01))
+    for level in ("error", "any"):
+        dt = best(lambda lv=level: mine_patterns([log], since=now - timedelta(hours=6), until=now, now=now, level=lv), runs=2)  # type: ignore[misc]
+        print(f"  {'mine_patterns whole window, level=' + level:<58} {lines / dt / 1000:>7.0f}k lines/s", flush=True)
+    dt = best(lambda: endpoint_stats([log], since=None, until=None, now=now), runs=2)
+    print(f"  {'endpoint_stats whole file':<58} {lines / dt / 1000:>7.0f}k lines/s", flush=True)
+
+
 def peak_private_memory(plain: Path, now: datetime) -> None:
     code = (
         "import sys, threading, time\n"
@@ -192,7 +235,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--gz-mb", type=int, default=256)
-    ap.add_argument("--skip", action="append", default=[], choices=["timeline", "search", "patterns", "memory"])
+    ap.add_argument("--skip", action="append", default=[], choices=["timeline", "search", "patterns", "gather", "memory"])
     a = ap.parse_args()
     plain, gz = ensure(a.size_mb, min(a.gz_mb, a.size_mb))
     now = file_end(plain)
@@ -205,6 +248,8 @@ def main() -> None:
         from bench_patterns import bench_patterns  # type: ignore[import-not-found]  # sibling script
 
         bench_patterns(plain, now)
+    if "gather" not in a.skip:
+        bench_gather()
     if "memory" not in a.skip:
         peak_private_memory(plain, now)
     print(json.dumps({"size_mb": a.size_mb}))

@@ -132,3 +132,24 @@ def test_share_rule_keeps_background_from_moving_the_onset() -> None:
         errs, tots = _traffic(140, 200, share, seed)
         tl = build(_series(T0, errs), _series(T0, tots), T0.timestamp(), T0.timestamp() + 140 * 60)
         assert tl.onset is not None and abs(tl.onset - (T0 + timedelta(minutes=100))) <= timedelta(minutes=2), (seed, tl.onset)
+
+
+def test_gather_finds_a_small_share_in_logs_that_begin_mid_window(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from incident.evidence import gather
+    from incident.scenario import FailureSpec, ScenarioSpec, build_scenario
+    from offline_fixtures import context
+
+    base = ScenarioSpec(requests_per_minute=60, history_minutes=90, now_minutes=20, baseline_error_ratio=0.002,
+                        failure=FailureSpec(error_ratio=0.02, endpoint="POST /api/checkout"))
+    for seed in (1, 2, 3):
+        spec = replace(base, seed=seed)
+        paths = build_scenario(tmp_path / str(seed), spec)
+        ev = gather(context(paths), service=paths.service, started=None, now=paths.now)
+        assert ev.timeline is not None and ev.timeline.onset is not None, seed
+        assert abs(ev.timeline.onset - spec.onset) <= timedelta(minutes=3), (seed, ev.timeline.onset)
+        assert ev.timeline.still_elevated is True, seed
+        # The 6 h window starts long before the logs; the baseline is the logs' own.
+        assert ev.window_start < spec.onset - timedelta(minutes=spec.history_minutes)
+        assert ev.timeline.baseline_error_ratio is not None and ev.timeline.baseline_error_ratio < 0.01

@@ -20,7 +20,7 @@ from pathlib import Path
 from incident.models import EndpointStat
 from incident.tools import logscan
 from incident.tools.logscan import LINE_CAP, decode, is_error
-from incident.tools.records import candidate_records, last_opener, record_chunks
+from incident.tools.records import candidate_records, record_chunks
 from incident.tools.timestamps import LineParser
 
 _METHOD_PATH = re.compile(rb'(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) (/[^\s"?]{0,512}|[a-z][a-z0-9+.-]{0,20}://[^\s"?]{0,512})')
@@ -157,34 +157,21 @@ def _chunk_stats(
             names[pos] = name.encode("utf-8", "replace")
         pos = buf.find(b"\n{", end) + 1 or -1 if end >= 0 else -1
     grouping = parser.style is not None
-    # A chunk whose first and last records are inside the window needs no time per line (logs
-    # are in time order, as the bisection that found the window already assumes).
-    timed = (lo is not None or hi is not None) and not _inside(buf, parser, lo, hi)
-    find, opens, parse = buf.find, parser.opens, parser.parse
+    # Logs are in time order (the bisection that found the window already assumes it): the
+    # window's edges inside this chunk are found by bisecting it too, not by reading each line.
+    a, b = 0, len(buf)
+    if grouping and lo is not None:
+        a = logscan.bisect_offset(buf, len(buf), parser, lo)  # type: ignore[arg-type]  # bytes has the mmap API used
+    if grouping and hi is not None:
+        b = logscan.bisect_offset(buf, len(buf), parser, hi)  # type: ignore[arg-type]
+    find, opens = buf.find, parser.opens
     for start, raw in names.items():
-        if timed:
-            nl = find(b"\n", start, start + LINE_CAP)
-            st = parse(buf[start : nl if nl >= 0 else start + LINE_CAP].rstrip(b"\r"))
-            if st is None:
-                if grouping:
-                    continue  # a trace line, part of the record above it
-            elif (lo is not None and st.ts < lo) or (hi is not None and st.ts >= hi):
-                continue
-        elif grouping:
+        if start < a or start >= b:
+            continue
+        if grouping:
             nl = find(b"\n", start, start + LINE_CAP)
             if not opens(buf[start : nl if nl >= 0 else start + LINE_CAP]):
-                continue
+                continue  # a trace line, part of the record above it
         totals[raw] = totals.get(raw, 0) + 1
         if start in failed:
             errors[raw] = errors.get(raw, 0) + 1
-
-
-def _inside(buf: bytes, parser: LineParser, lo: float | None, hi: float | None) -> bool:
-    if parser.style is None:
-        return True
-    first = parser.parse(buf[: buf.find(b"\n", 0, LINE_CAP) if b"\n" in buf[:LINE_CAP] else LINE_CAP])
-    at = last_opener(buf, parser)
-    last = parser.parse(buf[at : at + LINE_CAP].split(b"\n", 1)[0].rstrip(b"\r")) if at >= 0 else None
-    if first is None or last is None:
-        return False
-    return (lo is None or min(first.ts, last.ts) >= lo) and (hi is None or max(first.ts, last.ts) < hi)
