@@ -168,14 +168,10 @@ def test_read_only_incidents_dir(finished, tmp_path, what):
     }[what]
     before = _events_bytes(finished["inc"] / iid)
     code, out, err, after = in_namespace(tmp_path, finished["inc"], READ_ONLY, args)
-    if what == "resume" and code == EXIT_OK:
-        # A finished triage has nothing to write but its lock; refusing that is also fine.
-        pass
-    else:
-        assert code == EXIT_IO, (code, out[-500:], err)
-        message = json.loads(out)["error"]["message"] if "--json" in args else "".join(error_lines(err))
-        assert len(error_lines(err)) == (0 if "--json" in args else 1), err
-        assert inc in message and "Read-only" in message, message
+    assert code == EXIT_IO, (code, out[-500:], err)
+    message = json.loads(out)["error"]["message"] if "--json" in args else "".join(error_lines(err))
+    assert len(error_lines(err)) == (0 if "--json" in args else 1), err
+    assert inc in message and "Read-only" in message, message
     assert "Traceback" not in err and "internal error" not in err
     assert _events_bytes(after / iid) == before
 
