@@ -48,7 +48,7 @@ def load(journal: Journal) -> tuple[IncidentState, list[str]]:
 
 
 def list_incidents(ws: Workspace) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for incident_id in ws.ids():
         try:
             st, _ = load(Journal(ws.root / incident_id, ws.clock))

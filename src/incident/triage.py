@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from incident import journal as j
 from incident.clock import Clock, iso, parse_when, to_utc
@@ -46,7 +46,7 @@ def build_request(rt: Runtime, **flags: Any) -> TriageRequest:
     if not logs and svc:
         logs = [str(s.resolve(g)) for g in svc.logs]
     started = flags.get("started")
-    engine = flags.get("engine") or "auto"
+    engine: Literal["auto", "offline", "claude", "scripted"] = flags.get("engine") or "auto"
     if engine not in ("auto", "offline", "claude", "scripted"):
         raise UsageError(f"unknown engine {engine!r}", "use auto, offline, claude or scripted")
     severity = flags.get("severity")

@@ -9,6 +9,6 @@ from incident.tools.base import Tool
 
 def default_tools() -> list[Tool[Any]]:
     """Every read-only tool, in a stable order. Tool modules are imported here, not at start-up."""
-    from incident.tools import deploys, git, logs
+    from incident.tools import deploys, git_tools, logtools
 
-    return [*git.TOOLS, *deploys.TOOLS, *logs.TOOLS]
+    return [*git_tools.TOOLS, *deploys.TOOLS, *logtools.TOOLS]
