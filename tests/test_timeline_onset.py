@@ -153,3 +153,13 @@ def test_gather_finds_a_small_share_in_logs_that_begin_mid_window(tmp_path: Path
         # The 6 h window starts long before the logs; the baseline is the logs' own.
         assert ev.window_start < spec.onset - timedelta(minutes=spec.history_minutes)
         assert ev.timeline.baseline_error_ratio is not None and ev.timeline.baseline_error_ratio < 0.01
+
+
+def test_seconds_of_a_last_minute_do_not_decide_the_end() -> None:
+    # The window ends one second into a minute that already holds two background errors:
+    # 120 errors/min by arithmetic, noise in fact.
+    errs = [2] * 60 + [30] * 20 + [2] * 20 + [2]
+    tots = [60] * 101
+    tl = build(_series(T0, errs), _series(T0, tots), T0.timestamp(), T0.timestamp() + 100 * 60 + 1)
+    assert tl.onset == T0 + timedelta(minutes=60)
+    assert tl.recovered_at == T0 + timedelta(minutes=80) and tl.still_elevated is False

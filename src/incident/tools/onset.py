@@ -77,6 +77,9 @@ def build(
     )
     known = totals is not None and any(tots)
     keep = _covered(errs, tots if known else None, spans, b0, size)
+    if n > 1 and last_cover < 0.5 and keep and keep[-1] == n - 1:
+        # A last bucket holding only seconds of data has a rate that is mostly noise.
+        keep.pop()
     if not keep:
         return tl
     s = _Series(
