@@ -103,3 +103,13 @@ def test_rg_is_started_with_a_fixed_argv(tmp_path: Path, monkeypatch: pytest.Mon
     tl = error_timeline([p], since=None, until=None, now=NOW)
     assert tl.onset == ONSET
     assert seen and all(Path(a[0]).name == "rg" and a[-2] == "--" and a[-1] == str(p) for a in seen)
+
+
+def test_a_failing_rg_falls_back_to_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = write(tmp_path / "a.log", incident_lines(log4j))
+    ref = _buckets(p, since=None, until=None)
+    fake = tmp_path / "rg"
+    fake.write_text("#!/bin/sh\nexit 2\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr("incident.tools.logscan.find_rg", lambda: str(fake))
+    assert _buckets(p, since=None, until=None) == ref

@@ -168,7 +168,13 @@ def _scan_layout(path: Path, layout: Layout, scan: _FileScan, lo: int, hi: int |
                     scan.span(chunk)
                 tick(base + len(chunk) - lo)
         if job is not None:
-            counts = job.result()
+            try:
+                counts = job.result()
+            except OSError:
+                # rg failed (killed, out of memory): count the same regex in Python instead.
+                counts = Counter()
+                for _, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK):
+                    count_chunk(layout, rx, chunk, counts)
     except BaseException:
         if job is not None:
             job.close()
