@@ -34,6 +34,10 @@ def error_chart(timeline: ErrorTimeline, deploys: list[Deploy], *, width: int = 
     tl = timeline
     if not tl.buckets or tl.start is None:
         return "no timestamped log records in the window"
+    # Logs usually begin inside the window: chart from the first minute they cover.
+    first = next((i for i, b in enumerate(tl.buckets) if b.total or b.errors), 0)
+    if first:
+        tl = tl.model_copy(update={"buckets": tl.buckets[first:]})
     cols, col_seconds = _columns(tl, width)
     peak = max(cols) or 1.0
     spark = "".join(_BLOCKS[0 if v <= 0 else max(1, round(v / peak * 8))] for v in cols)

@@ -47,6 +47,7 @@ class PlainUI:
         self.c = console()
         self._progress: Any = None
         self._streamed = False
+        self._seen = ""
 
     def header(self, info: dict[str, Any]) -> None:
         t = Text()
@@ -93,11 +94,22 @@ class PlainUI:
 
     def phase_started(self, spec: PhaseSpec, engine: str) -> None:
         self._streamed = False
+        self._seen = ""
         self.c.print(Text(f"▸ {spec.title}", style="bold") + Text(f" — {spec.question}", style="dim"), soft_wrap=True)
 
     def stream_text(self, text: str) -> None:
-        self._streamed = True
-        self.c.print(clean(text), end="", markup=False, highlight=False, style="dim")
+        """The model's reasoning as it arrives; its JSON answer is shown as the phase panel
+        instead, so the stream stops at the first code fence or bare JSON object."""
+        before = self._seen
+        self._seen += text
+        cut = min((i for i in (self._seen.find("```"), self._seen.find("\n{")) if i >= 0), default=-1)
+        if self._seen.startswith("{"):
+            cut = 0
+        visible = self._seen if cut < 0 else self._seen[:cut]
+        new = visible[len(before):] if len(visible) > len(before) else ""
+        if new:
+            self._streamed = True
+            self.c.print(clean(new), end="", markup=False, highlight=False, style="dim", soft_wrap=True)
 
     def phase_done(self, spec: PhaseSpec, answer: PhaseAnswer, brief: Brief) -> None:
         if self._streamed:
