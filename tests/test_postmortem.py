@@ -315,4 +315,4 @@ def test_post_incident_triage_onset_and_change_come_from_diagnose(tmp_path: Path
     assert pm.root_cause.suspect_change == "the deploy of v88 to search (new ranking model)"
     assert "alice" not in md
     page = draft_comms(fold(b.journal.events()), "initial", cadence=DEFAULT_CADENCE, now=t("09:05", 22)).status_page
-    assert page.startswith("Starting at about 02:00 UTC, users of search saw errors.") and "v88" not in page
+    assert page.startswith("Starting at about 02:00 UTC, users of search saw elevated errors.") and "v88" not in page

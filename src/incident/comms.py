@@ -9,6 +9,7 @@ fix. Each draft is recorded in the journal so the postmortem shows when people w
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -110,10 +111,17 @@ def _impact_share(state: IncidentState) -> str | None:
     return None
 
 
+_CLAUSE = re.compile(r"\b(is|are|was|were|has|have|keeps?|returns?|returning|fails?|failing|throws?|throwing|times? out)\b", re.I)
+
+
 def _what(state: IncidentState) -> str:
-    if state.symptom:
-        return state.symptom.strip().rstrip(".")
-    return "degraded performance" if state.classification == "degraded" else "errors"
+    """A noun phrase for the problem. The operator's symptom is free text: "500s on /api/pay"
+    reads as one, "checkout is returning 500s" does not and is quoted after a plain phrase."""
+    kind = "degraded performance" if state.classification == "degraded" else "elevated errors"
+    symptom = (state.symptom or "").strip().rstrip(".")
+    if not symptom:
+        return kind
+    return f"{kind} (reported: {symptom})" if _CLAUSE.search(symptom) else symptom
 
 
 def _status_page(state: IncidentState, kind: CommsKind, now: datetime, nxt: datetime | None) -> str:
@@ -148,6 +156,8 @@ def _doing(state: IncidentState, now: datetime) -> str:
     if state.commands_ran:
         acts = "; ".join(f"{c.action.rstrip('.')} (at {_clock_time(c.ran_at or c.at, now)})" for c in state.commands_ran[-3:])
         return f"Actions taken: {acts}."
+    if state.mitigated_at:
+        return f"A mitigation was applied at {_clock_time(state.mitigated_at, now)} and its effect is being monitored."
     contain = state.output("contain") or {}
     options = contain.get("mitigations") or []
     if options:
