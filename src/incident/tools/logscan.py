@@ -6,7 +6,7 @@
 - `iter_chunks` yields line-aligned byte chunks of a plain, gzip or stdin source; a pathological
   line (10 MB, no newline) is cut, never accumulated.
 - `iter_records` groups a stack trace's lines with the timestamped line that opened it.
-- `level_of` / `is_error` read a record's level from text, key=value and JSON styles.
+- `level_of` / `is_error` / `http_status` (from `levels.py`, re-exported) read a record's level.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from typing import BinaryIO
 
 from incident.models import SourceNote
 from incident.tools.base import PathRefused, Roots
+from incident.tools.levels import RECORD_MAX_LINES, http_status, is_error, level_of  # noqa: F401  # re-exported: callers read levels from logscan
 from incident.tools.timestamps import LineParser, detect
 
 STDIN = Path("-")
 CHUNK = 8 << 20
 LINE_CAP = 16 << 10  # bytes of one line kept for a record's text
-RECORD_MAX_LINES = 200  # continuation lines kept with one record
 _ROTATED = re.compile(r"^(?P<base>.+?)(?:[.-](?P<n>\d{1,8}))?(?P<gz>\.gz)?$")
 
 
@@ -217,9 +217,15 @@ def _raw_blocks(path: Path, lo: int, hi: int | None, size: int) -> Iterator[byte
             yield block
 
 
-def iter_chunks(path: Path, lo: int = 0, hi: int | None = None, size: int = CHUNK) -> Iterator[tuple[int, bytes]]:
+def iter_chunks(path: Path, lo: int = 0, hi: int | None = None, size: int = CHUNK, *, cri: bool = False) -> Iterator[tuple[int, bytes]]:
     """(offset, bytes) chunks ending at a line end (the last one may not). `lo`/`hi` apply to
-    plain files only. A line longer than a chunk is cut where the chunk ends."""
+    plain files only. A line longer than a chunk is cut where the chunk ends. With `cri` (a
+    Kubernetes container log), partial lines are joined with the lines that complete them."""
+    chunks = _line_chunks(path, lo, hi, size)
+    return _cri_joined(chunks, size) if cri else chunks
+
+
+def _line_chunks(path: Path, lo: int, hi: int | None, size: int) -> Iterator[tuple[int, bytes]]:
     carry = b""
     offset = lo
     for block in _raw_blocks(path, lo, hi, size):
@@ -235,6 +241,48 @@ def iter_chunks(path: Path, lo: int = 0, hi: int | None = None, size: int = CHUN
         offset += len(chunk)
     if carry:
         yield offset, carry
+
+
+# A CRI runtime (containerd, CRI-O) splits a line longer than 16 KB into `P` (partial) lines and
+# a final `F` line, each with its own head: `<time> stdout|stderr P|F <text>`.
+_CRI_PARTIAL = re.compile(rb"(?m:^)[^ \n]{20,40} (?:stdout|stderr) P ")
+_CRI_HEAD = re.compile(rb"[^ \n]{20,40} (?:stdout|stderr) [FP] ")
+_JOINED_CAP = 4 * LINE_CAP
+
+
+def join_partials(chunk: bytes) -> bytes:
+    """Each partial line of `chunk` joined with the line after it: the newline and that line's
+    head become spaces, so the record reads as one line and every byte offset stays put."""
+    if b" P " not in chunk:
+        return chunk
+    out: bytearray | None = None
+    for m in _CRI_PARTIAL.finditer(chunk):
+        nl = chunk.find(b"\n", m.end())
+        if nl < 0:
+            break
+        nxt = _CRI_HEAD.match(chunk, nl + 1)
+        if nxt is None:
+            continue
+        if out is None:
+            out = bytearray(chunk)
+        out[nl : nxt.end()] = b" " * (nxt.end() - nl)
+    return chunk if out is None else bytes(out)
+
+
+def _cri_joined(chunks: Iterator[tuple[int, bytes]], size: int) -> Iterator[tuple[int, bytes]]:
+    """Chunks with partial lines joined; a partial line at a chunk's end waits for the next."""
+    carry, carry_at = b"", 0
+    for off, chunk in chunks:
+        buf = carry + chunk if carry else chunk
+        base = off - len(carry)
+        last = buf.rfind(b"\n", 0, len(buf) - 1) + 1
+        if last > 0 and len(buf) - last < size and _CRI_PARTIAL.match(buf, last):
+            buf, carry, carry_at = buf[:last], buf[last:], base + last
+        else:
+            carry = b""
+        yield base, join_partials(buf)
+    if carry:
+        yield carry_at, join_partials(carry)
 
 
 def iter_lines(path: Path, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, bytes]]:
@@ -299,8 +347,15 @@ def iter_records(path: Path, parser: LineParser, lo: int = 0, hi: int | None = N
     grouping = parser.style is not None
     rec: Record | None = None
     line_no = first_line_no - 1
+    partial = False
     for off, line in iter_lines(path, lo, hi):
         line_no += 1
+        if partial and rec is not None and (head := _CRI_HEAD.match(line)) is not None:
+            # The rest of a CRI partial line: its text continues the record's last line.
+            rec.lines[-1] = (rec.lines[-1] + line[head.end() :])[:_JOINED_CAP]
+            partial = line[head.end() - 2 : head.end() - 1] == b"P"
+            continue
+        partial = parser.cri and _CRI_PARTIAL.match(line) is not None
         st = parser.parse(line) if line else None
         if st is None and grouping and rec is not None and rec.ts is not None:
             if len(rec.lines) < RECORD_MAX_LINES:
@@ -367,71 +422,6 @@ def bisect_offset(mm: mmap.mmap, size: int, parser: LineParser, target: float) -
             return pos
         pos = end + 1
     return min(pos, size)
-
-
-# ---------------------------------------------------------------- levels
-
-_LEVEL_WORD = re.compile(
-    rb"(?<![\w.-])(TRACE|DEBUG|INFO|NOTICE|WARNING|WARN|ERROR|ERR|FATAL|SEVERE|CRITICAL|CRIT|EMERG|EMERGENCY|ALERT|PANIC)(?![\w-])"
-)
-_LEVEL_KV = re.compile(
-    rb'(?i)(?:"|\b)(?:level|lvl|severity|loglevel|log\.level|levelname|level_name)"?\s*[:=]\s*"?([a-z]+|\d{2})\b'
-)
-_LEVEL_BRACKET = re.compile(rb"\[(?:\w+:)?(error|crit|alert|emerg|warn|warning|notice|info|debug)\]")
-_GLOG = re.compile(rb"([IWEF])\d{4} \d{2}:\d{2}:\d{2}")
-_ACCESS_STATUS = re.compile(rb'"[A-Z]{3,10} [^"]{0,8192}" (\d{3}) ')
-_EXCEPTION = re.compile(rb"Traceback \(most recent call last\)|\b[A-Z]\w*(?:Exception|Error)\b|^panic: |^\s+at [\w$.]+\(")
-_NORMAL = {
-    b"trace": "debug", b"debug": "debug", b"dbug": "debug", b"info": "info", b"notice": "info", b"information": "info",
-    b"warn": "warn", b"warning": "warn", b"eror": "error", b"err": "error", b"error": "error", b"severe": "error",
-    b"fatal": "error", b"crit": "error", b"critical": "error", b"emerg": "error", b"emergency": "error",
-    b"alert": "error", b"panic": "error", b"dpanic": "error",
-}
-_BUNYAN = {b"10": "debug", b"20": "debug", b"30": "info", b"40": "warn", b"50": "error", b"60": "error"}
-_GLOG_LEVEL = {b"I": "info", b"W": "warn", b"E": "error", b"F": "error"}
-
-
-def level_of(line: bytes, head_from: int = 0) -> str | None:
-    """`error`, `warn`, `info`, `debug` or None, from the level a logger wrote into the line.
-
-    For access logs the status decides: 5xx is an error, 4xx a warning.
-    """
-    head = line[head_from : head_from + 400] if line[:1] != b"{" else line[:4096]
-    # The case-insensitive key=value search is the slow one: only when a key could be there.
-    m = _LEVEL_KV.search(head) if (b"evel" in head or b"EVEL" in head or b"lvl" in head or b"everity" in head or b"EVERITY" in head) else None
-    if m is not None:
-        v = m.group(1).lower()
-        lv = _BUNYAN.get(v) or _NORMAL.get(v)
-        if lv:
-            return lv
-    m = _LEVEL_WORD.search(head[:200])
-    if m is not None:
-        return _NORMAL.get(m.group(1).lower())
-    m = _LEVEL_BRACKET.search(head[:200])
-    if m is not None:
-        return _NORMAL.get(m.group(1))
-    m = _GLOG.match(head)
-    if m is not None:
-        return _GLOG_LEVEL[m.group(1)]
-    m = _ACCESS_STATUS.search(line[:12000])
-    if m is not None:
-        code = int(m.group(1))
-        return "error" if code >= 500 else "warn" if code >= 400 else "info"
-    return None
-
-
-def is_error(lines: list[bytes]) -> bool:
-    """An error record: an error level on its opening line, or — when the line names no level —
-    an exception, a traceback or a Go panic anywhere in it."""
-    lv = level_of(lines[0]) if lines else None
-    if lv is not None:
-        return lv == "error"
-    return any(_EXCEPTION.search(x[:2000]) for x in lines[:RECORD_MAX_LINES])
-
-
-def http_status(line: bytes) -> int | None:
-    m = _ACCESS_STATUS.search(line[:12000])
-    return int(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------- ripgrep

@@ -9,7 +9,8 @@ with a timestamp, so a record is counted once, by the line that opened it.
 
 The layout is accepted only when it reproduces, on every timestamped line of the file's first
 lines, what the general reader decides (`LineParser` for the time, `level_of` for the level);
-otherwise the timeline takes its general path. Without rg the same regex runs in Python on the
+otherwise the timeline takes its general path. Lines that carry an HTTP status (request logs)
+take the general path too: a 5xx at INFO is an error the level word alone would not show. Without rg the same regex runs in Python on the
 lines that hold one of the level words, so both give identical counts.
 """
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from queue import Queue
 from typing import IO
 
-from incident.tools.logscan import level_of
+from incident.tools.levels import level_of, status_styles
 from incident.tools.timestamps import LineParser, iso_minute
 
 _ERROR_WORDS = "ERROR|ERR|FATAL|SEVERE|CRITICAL|CRIT|EMERG|EMERGENCY|ALERT|PANIC"
@@ -69,7 +70,7 @@ class Layout:
 
 def detect_layout(sample: list[bytes], parser: LineParser) -> Layout | None:
     """The file's layout if its first lines prove it, else None (use the general path)."""
-    if parser.style != "iso" or not parser.anchored:
+    if parser.style != "iso" or not parser.anchored or status_styles(sample):
         return None
     prefix: bytes | None = None
     check: re.Pattern[bytes] | None = None

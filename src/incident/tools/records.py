@@ -23,7 +23,7 @@ def record_chunks(path: Path, parser: LineParser, lo: int = 0, hi: int | None = 
     """Chunks of [lo, hi) that each end where a record ends: the last record of a chunk (which
     may go on in the next) is carried over to the next chunk."""
     carry = b""
-    for _, chunk in logscan.iter_chunks(path, lo, hi):
+    for _, chunk in logscan.iter_chunks(path, lo, hi, cri=parser.cri):
         buf = carry + chunk if carry else chunk
         cut = last_opener(buf, parser) if parser.style is not None else len(buf)
         if cut <= 0 and len(buf) < _CARRY_CAP:

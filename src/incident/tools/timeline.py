@@ -27,6 +27,7 @@ from pathlib import Path
 
 from incident.models import ErrorTimeline
 from incident.tools import logscan
+from incident.tools.levels import status_styles
 from incident.tools.logscan import LINE_CAP, STDIN, is_error, level_of
 from incident.tools.minutes import Layout, RgMinutes, count_chunk, detect_layout
 from incident.tools.onset import build
@@ -43,6 +44,14 @@ _KV_VALUES = r"\W{1,4}(?:[Ee]rr|ERR|[Ee]ror|EROR|[Ff]atal|FATAL|[Cc]rit|CRIT|[Ee
 _KEYS = ("level", "Level", "LEVEL", "lvl", "severity", "Severity", "SEVERITY")
 _KV = "|".join(k + _KV_VALUES for k in _KEYS)
 _KV_WARN = "|".join(k + _KV_VALUES[:-1] + "|[Ww]arn|WARN|40)" for k in _KEYS)
+# glog/klog: the leading letter is the level (also after a CRI line's head).
+_GLOG = r"(?m:^)[EF][0-9]{4} [0-9][0-9]:|(?:out|err) [FP] [EF][0-9]{4} [0-9][0-9]:"
+_GLOG_WARN = _GLOG.replace("[EF]", "[EFW]")
+_GLOG_SAMPLE = re.compile(rb"(?m:^)[IWEF]\d{4} \d\d:\d\d:\d\d|(?:out|err) [FP] [IWEF]\d{4} \d\d:\d\d:\d\d")
+# ALB/ELB: the status before the request; logfmt/JSON: a status key (every one ends in one of
+# these words, so the alternatives still start with literals).
+_LB = r' {}[0-9][0-9] (?:[1-5][0-9][0-9]|-) [0-9]+ [0-9]+ "'
+_KEY_STATUS = r'(?:tatus|TATUS|_code|Code|_CODE)"?\s*[:=]\s*"?{}[0-9][0-9]'
 
 
 def candidate_pattern(sample: list[bytes], warn: bool = False) -> str:
@@ -57,6 +66,13 @@ def candidate_pattern(sample: list[bytes], warn: bool = False) -> str:
         parts.append(_BRACKET + (r"|warn\]|warning\]" if warn else ""))
     if re.search(rb'(?i)(?:level|lvl|severity|levelname)"?\s*[:=]', blob):
         parts.append(_KV_WARN if warn else _KV)
+    if _GLOG_SAMPLE.search(blob):
+        parts.append(_GLOG_WARN if warn else _GLOG)
+    styles = status_styles(sample)
+    if "lb" in styles:
+        parts.append(_LB.format(5) + ("|" + _LB.format(4) if warn else ""))
+    if "key" in styles:
+        parts.append(_KEY_STATUS.format(5) + ("|" + _KEY_STATUS.format(4) if warn else ""))
     return "|".join(parts)
 
 
@@ -157,7 +173,7 @@ def _scan_layout(path: Path, layout: Layout, scan: _FileScan, lo: int, hi: int |
         if job is not None and whole and not totals:
             scan.span_of_file(path, lo, hi)
         else:
-            for base, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK):
+            for base, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK, cri=scan.p.cri):
                 if job is not None and not whole:
                     job.feed(chunk)
                 elif job is None:
@@ -173,7 +189,7 @@ def _scan_layout(path: Path, layout: Layout, scan: _FileScan, lo: int, hi: int |
             except OSError:
                 # rg failed (killed, out of memory): count the same regex in Python instead.
                 counts = Counter()
-                for _, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK):
+                for _, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK, cri=scan.p.cri):
                     count_chunk(layout, rx, chunk, counts)
     except BaseException:
         if job is not None:
@@ -195,7 +211,7 @@ def _scan_general(path: Path, sample: list[bytes], scan: _FileScan, lo: int, hi:
     rx = None if offsets is not None else re.compile(pattern.encode())
     pending: int | None = None
     try:
-        for base, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK):
+        for base, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK, cri=scan.p.cri):
             end = base + len(chunk)
             if offsets is not None:
                 cands: list[int] = []

@@ -1,8 +1,8 @@
 """Timestamps as real logs write them, read at the bytes level, always as UTC epoch seconds.
 
 Styles: ISO 8601 (T or space, `,`/`.` fractions, Z/offsets; log4j's `yyyy-MM-dd HH:mm:ss,SSS` is one),
-syslog `MMM d HH:mm:ss` (no year: taken from the clock, so a December line read in January is last
-year's), glog `E1121 14:33:01.123456`, Apache error `[Sat Nov 21 14:33:01(.uuuuuu) 2026]`, access logs
+`yyyy/mm/dd HH:MM:SS(.frac)` (Go's log package, nginx's error.log), syslog `MMM d HH:mm:ss` (no year: taken from the clock, so a December line read in January is last
+year's), glog/klog `E1121 14:33:01.123456`, Apache error `[Sat Nov 21 14:33:01(.uuuuuu) 2026]`, access logs
 `[21/Nov/2026:14:33:01 +0000]`, epoch seconds/millis at the start of a line, and JSON lines
 (`@timestamp`, `timestamp`, `time`, `ts`, ... as string or number). Naive times are taken as UTC.
 
@@ -29,6 +29,7 @@ _TZ = rb"(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?(?![\d:])|\s?UTC\b|\s?GMT\b)?"
 # `sec`/`frac`/`tz` are read on every line.
 _STYLES: list[tuple[str, re.Pattern[bytes]]] = [
     ("iso", re.compile(rb"(?P<head>(?P<Y>\d{4})-(?P<M>\d{2})-(?P<D>\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:[.,](?P<frac>\d{1,9}))?" + _TZ)),
+    ("slash", re.compile(rb"(?P<head>(?P<Y>\d{4})/(?P<M>\d{2})/(?P<D>\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:[.,](?P<frac>\d{1,9}))?" + _TZ)),
     ("access", re.compile(rb"\[(?P<head>(?P<D>\d{2})/(?P<Mon>" + _MON + rb")/(?P<Y>\d{4}):(?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))? (?P<tz>[+-]\d{4})\]")),
     ("apache", re.compile(rb"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<head>(?P<Mon>" + _MON + rb") {1,2}(?P<D>\d{1,2}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))? (?P<Y>\d{4})\]")),
     ("syslog", re.compile(rb"(?:<\d{1,3}>)?(?P<head>(?P<Mon>" + _MON + rb") {1,2}(?P<D>\d{1,2}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))?(?!\d)")),
@@ -37,7 +38,10 @@ _STYLES: list[tuple[str, re.Pattern[bytes]]] = [
 ]
 _BY_NAME = dict(_STYLES)
 # The styles that may sit at the very start of a line; the others are searched for in its head.
-_AT_START = ("iso", "syslog", "glog", "epoch", "apache")
+_AT_START = ("iso", "slash", "syslog", "glog", "epoch", "apache")
+_SEARCHED = ("iso", "slash", "access", "apache")
+_IN_JSON = ("iso", "slash", "access", "apache", "syslog")
+_ZONED = ("iso", "slash", "access")
 _JSON_TIME = re.compile(
     rb'"(?:@timestamp|timestamp|time|ts|datetime|date|eventTime|asctime|logtime|t)"\s*:\s*(?:"(?P<s>[^"]{6,40})"|(?P<n>\d{9,19}(?:\.\d+)?))'
 )
@@ -78,6 +82,7 @@ class LineParser:
     style: str | None = None
     anchored: bool = False  # the file's timestamps all start at `prefix_len`
     prefix_len: int = 0
+    cri: bool = False  # a Kubernetes container log: `<time> stdout|stderr F|P <line>`
     _cache: dict[tuple[str, bytes | None, bytes | None], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -120,7 +125,7 @@ class LineParser:
             m = _BY_NAME[name].match(head)
             if m is not None and (st := self._stamp(name, m)) is not None:
                 return st
-        for name in ("iso", "access", "apache"):
+        for name in _SEARCHED:
             m = _BY_NAME[name].search(head)
             if m is not None and (st := self._stamp(name, m)) is not None:
                 return st
@@ -139,7 +144,7 @@ class LineParser:
             v = epoch_from_number(m.group("n"))
             return None if v is None else Stamp(v, m.start("n"), -1, m.end("n"), "json")
         s = m.group("s")
-        for name in ("iso", "access", "apache", "syslog"):
+        for name in _IN_JSON:
             mm = _BY_NAME[name].match(s)
             if mm is not None and (st := self._stamp(name, mm)) is not None:
                 off = m.start("s")
@@ -151,7 +156,7 @@ class LineParser:
         if name == "epoch":
             v = epoch_from_number(m.group("epoch"))
             return None if v is None else Stamp(v, m.start(), -1, m.end(), name)
-        head, sec, frac, tz = m.group("head", "sec", "frac", "tz") if name in ("iso", "access") else (*m.group("head", "sec", "frac"), None)
+        head, sec, frac, tz = m.group("head", "sec", "frac", "tz") if name in _ZONED else (*m.group("head", "sec", "frac"), None)
         key = (name, head, tz)
         base = self._cache.get(key)
         if base is None:
@@ -212,12 +217,14 @@ def detect(lines: list[bytes], now: datetime) -> LineParser:
     probe = LineParser(now)
     counts: dict[str, int] = {}
     prefixes: set[bytes] = set()
+    cri = 0
     for line in lines:
         st = probe.parse_any(line)
         if st is None:
             continue
         counts[st.style] = counts.get(st.style, 0) + 1
         prefixes.add(line[: st.start])
+        cri += _CRI_TAG.match(line, st.end) is not None
     if not counts:
         return LineParser(now)
     style = max(counts, key=lambda k: counts[k])
@@ -225,9 +232,11 @@ def detect(lines: list[bytes], now: datetime) -> LineParser:
     if len(prefixes) == 1 and style not in ("json",):
         parser.anchored = True
         parser.prefix_len = len(next(iter(prefixes)))
+        parser.cri = style == "iso" and parser.prefix_len == 0 and cri == sum(counts.values())
     return parser
 
 
+_CRI_TAG = re.compile(rb" (?:stdout|stderr) [FP] ")
 _ISO_MINUTE = re.compile(rb"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?:Z|z|[+-]\d{2}(?::?\d{2})?)?$")
 
 
