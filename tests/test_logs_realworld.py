@@ -151,3 +151,11 @@ def test_a_fixed_layout_request_log_counts_5xx_at_info_even_when_its_first_lines
         tl = error_timeline([path], since=T0, until=T0 + timedelta(hours=1), now=NOW, totals=totals)
         assert tl.error_lines == 100
         assert tl.onset == T0 + timedelta(minutes=40)
+
+
+@pytest.mark.parametrize("name", sorted(STYLES))
+def test_every_style_mines_its_error_records_into_patterns(tmp_path: Path, name: str) -> None:
+    path, _, errors = write_style(tmp_path, name)
+    pats = mine_patterns([path], since=T0, until=END, now=NOW, level="error", new_since=ONSET)
+    assert sum(p.count for p in pats) == errors
+    assert all(p.level == "error" for p in pats)

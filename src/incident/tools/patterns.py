@@ -41,8 +41,13 @@ _MASK = re.compile(
 _LEVEL_PREFIX = re.compile(rb"^[\s:|\-\[\]]*(?:TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|FATAL|SEVERE|CRIT(?:ICAL)?|PANIC)\b[\]:]?\s*")
 _DIGITS = bytes(range(48, 58))
 # Cheap prefilters: a one-line record matching neither cannot be an error (or a warning).
-_ERROR_HINT = re.compile(rb'ERR|FATAL|SEVERE|CRIT|EMERG|ALERT|PANIC|[Pp]anic|Exception|Error|Traceback|err|fatal|crit|emerg|alert|" 5\d\d |\W[56]0\W')
-_WARN_HINT = re.compile(rb'WARN|[Ww]arn|" 4\d\d |\W40\W')
+# (glog/klog's level letter; an HTTP status anywhere: ALB writes it before the request, and
+# logfmt/JSON after a key.)
+_ERROR_HINT = re.compile(
+    rb'ERR|FATAL|SEVERE|CRIT|EMERG|ALERT|PANIC|[Pp]anic|Exception|Error|Traceback|err|fatal|crit|emerg|alert'
+    rb'|[\s=:"]5\d\d(?:[\s",}]|$)|\W[56]0\W|^[EF]\d{4} |(?:out|err) [FP] [EF]\d{4} '
+)
+_WARN_HINT = re.compile(rb'WARN|[Ww]arn|[\s=:"]4\d\d(?:[\s",}]|$)|\W40\W|^W\d{4} |(?:out|err) [FP] W\d{4} ')
 _MSG_KEYS = ("msg", "message", "event", "log", "Message", "error", "err")
 
 
