@@ -357,6 +357,7 @@ class _Run:
                        for i in fresh}
             for i, fut in futures.items():
                 r = fut.result()  # Toolbox.run turns every failure into a result
+                self.usage.redactions += r.redactions  # redacted inside the tool, before the choke point
                 body, cut = self._within_budget(r.text)
                 results[i] = tool_result(calls[i].id, fence(r.tool, r.status, body, r.truncated or cut), r.status == "error")
                 self._record(step, calls[i].name, calls[i].input, r.status, r.truncated or cut, len(body))

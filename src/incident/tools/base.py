@@ -36,6 +36,7 @@ class ToolResult(BaseModel):
     text: str = ""
     data: Any = None
     truncated: bool = False
+    redactions: int = 0  # secrets the tool itself redacted from what it shows (counted once, here)
 
     def for_model(self) -> str:
         return f"status: {self.status}\n{self.text}".rstrip()

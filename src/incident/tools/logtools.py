@@ -1,7 +1,9 @@
 """The log tools a model may call: search_logs, error_timeline, log_patterns.
 
 Each reads only `ctx.log_paths` inside `ctx.roots` (a model may narrow the paths, never widen
-the roots), returns bounded text for the model and the structured result as `data`.
+the roots), returns bounded text for the model and the structured result as `data`. The log text
+these tools show (search hits and their context, pattern templates and samples) is redacted here,
+before it leaves the tool: only what is shown, so the cost does not grow with the log.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pydantic import Field
 
 from incident.clock import iso, parse_when
 from incident.errors import IncidentError
-from incident.models import SourceNote
+from incident.models import LogPattern, SearchHit, SourceNote
+from incident.redact import redact
 from incident.tools.base import Tool, ToolArgs, ToolContext, ToolResult, cap_text
 
 
@@ -42,6 +45,24 @@ def _refusals(notes: list[SourceNote]) -> str:
     return "".join(f"refused {n.path}: {n.reason}. {n.hint}".rstrip() + "\n" for n in notes if n.refused)
 
 
+class _Redacting:
+    """Redacts the log text a tool shows and counts the secrets (the engine adds them to usage)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, text: str) -> str:
+        out, n = redact(text)
+        self.count += n
+        return out
+
+    def hit(self, h: SearchHit) -> SearchHit:
+        return h.model_copy(update={"text": self(h.text), "before": [self(x) for x in h.before], "after": [self(x) for x in h.after]})
+
+    def pattern(self, p: LogPattern) -> LogPattern:
+        return p.model_copy(update={"template": self(p.template), "sample": self(p.sample)})
+
+
 def _fail(name: str, e: IncidentError) -> ToolResult:
     return ToolResult(tool=name, status="error", text=f"{e.message}. {e.hint}".strip())
 
@@ -67,6 +88,8 @@ def search_logs(ctx: ToolContext, args: SearchLogsArgs) -> ToolResult:
                      now=ctx.now, context=args.context, max_hits=args.max_hits)
     except IncidentError as e:
         return _fail("search_logs", e)
+    safe = _Redacting()
+    res = res.model_copy(update={"hits": [safe.hit(h) for h in res.hits]})
     lines = [_refusals(notes).rstrip()] if notes else []
     for h in res.hits:
         lines += [f"  {b}" for b in h.before]
@@ -78,7 +101,7 @@ def search_logs(ctx: ToolContext, args: SearchLogsArgs) -> ToolResult:
     status: Literal["ok", "no_data"] = "ok" if res.hits else "no_data"
     if not res.hits:
         text = (text + "\n" if text else "") + f"no match in {res.files_scanned} file(s)"
-    return ToolResult(tool="search_logs", status=status, text=text, data=res, truncated=res.truncated or cut)
+    return ToolResult(tool="search_logs", status=status, text=text, data=res, truncated=res.truncated or cut, redactions=safe.count)
 
 
 class ErrorTimelineArgs(_Window):
@@ -133,9 +156,12 @@ def log_patterns(ctx: ToolContext, args: LogPatternsArgs) -> ToolResult:
                              level=args.level, new_since=_when(ctx, args.new_since), limit=args.limit)
     except IncidentError as e:
         return _fail("log_patterns", e)
+    safe = _Redacting()
+    pats = [safe.pattern(p) for p in pats]
     rows = [f"{p.count:>7}  {'NEW ' if p.new else ''}{p.level or '-':<5} {iso(p.first_seen) or '-'} .. {iso(p.last_seen) or '-'}  {p.template}" for p in pats]
     text, cut = cap_text("\n".join(x for x in [_refusals(notes).rstrip(), *rows] if x), ctx.max_chars)
-    return ToolResult(tool="log_patterns", status="ok" if pats else "no_data", text=text or "no matching lines", data=pats, truncated=cut)
+    return ToolResult(tool="log_patterns", status="ok" if pats else "no_data", text=text or "no matching lines", data=pats, truncated=cut,
+                      redactions=safe.count)
 
 
 TOOLS: list[Tool[Any]] = [

@@ -51,7 +51,29 @@ _WARN_HINT = re.compile(rb'WARN|[Ww]arn|[\s=:"]4\d\d(?:[\s",}]|$)|\W40\W|^W\d{4}
 _MSG_KEYS = ("msg", "message", "event", "log", "Message", "error", "err")
 
 
+# Key material (base64/base64url runs of 20+ characters) is masked whole before anything else:
+# the other rules would split it at `/`, `+` or `=` into pieces too short for the redactor to
+# recognise, and those pieces would reach the model in the templates.
+_KEY_RUN = re.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}={0,3}")
+_KEY_HINT = re.compile(rb"[A-Za-z0-9+/_-]{20}")
+_WORDS = re.compile(rb"[A-Z]?[a-z]{3,}|[A-Z]{3,}")
+
+
+def _key_or_word(m: re.Match[bytes]) -> bytes:
+    run = m.group()
+    core = run.rstrip(b"=")
+    if core.lower() == core or core.upper() == core:
+        return run  # one case only: a word, an id or a hex digest (the digit rule masks those)
+    if len(core.translate(None, _DIGITS)) < len(core) or b"+" in core or b"/" in core or len(core) < len(run):
+        return b"<*>"
+    # Letters only (and `-`/`_`): CamelCase and hyphenated words are mostly words, random
+    # base64 letters are not.
+    return run if sum(len(w) for w in _WORDS.findall(core)) >= 0.6 * len(core) else b"<*>"
+
+
 def mask(message: bytes) -> bytes:
+    if _KEY_HINT.search(message) is not None:
+        message = _KEY_RUN.sub(_key_or_word, message)
     return _MASK.sub(b"<*>", message)
 
 
