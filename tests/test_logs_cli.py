@@ -42,9 +42,22 @@ def test_timeline_json_and_chart(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     tl = json.loads(r.stdout)["timeline"]
     assert tl["onset"] == "2026-11-21T14:10:00Z" and tl["recovered_at"] == "2026-11-21T14:40:00Z"
-    assert tl["still_elevated"] is False and len(tl["buckets"]) == 120
+    assert tl["still_elevated"] is False and len(tl["buckets"]) == 120 and tl["end"] == "2026-11-21T15:00:00Z"
     r = runner.invoke(app, ["logs", "timeline", str(p), *NOW_FLAG])
     assert r.exit_code == 0 and "↑ onset 14:10Z" in r.stdout and "still elevated" in r.stdout
+
+
+def test_timeline_window_is_pinned_by_now_however_long_the_run_takes(tmp_path: Path, monkeypatch) -> None:
+    # The --now clock moves on with real time; a slow run once crossed a minute and got 121
+    # buckets. The window is the pinned instant's, whatever the monotonic clock says.
+    import time
+
+    ticks = iter(range(0, 10**6, 90))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(ticks)))
+    r = runner.invoke(app, ["logs", "timeline", str(_log(tmp_path)), "--since", "2h", "--json", *NOW_FLAG])
+    assert r.exit_code == 0, r.output
+    tl = json.loads(r.stdout)["timeline"]
+    assert tl["start"] == "2026-11-21T13:00:00Z" and tl["end"] == "2026-11-21T15:00:00Z" and len(tl["buckets"]) == 120
 
 
 def test_patterns_json_contract(tmp_path: Path) -> None:
@@ -87,3 +100,27 @@ def test_error_chart_marks_onset_and_deploys(tmp_path: Path) -> None:
     assert "▲1 14:05Z deploy v1.4.2 checkout" in chart
     assert RECOVERY.strftime("%H:%M") not in lines[0]
     assert error_chart(tl.model_copy(update={"buckets": []}), []) == "no timestamped log records in the window"
+
+
+def test_timeline_ends_at_now_by_default_so_lines_stamped_later_do_not_count(tmp_path: Path) -> None:
+    # The log runs an hour past --now, and its errors start after it.
+    late = incident_lines(log4j, end=NOW + timedelta(hours=1), incident=(NOW + timedelta(minutes=10), NOW + timedelta(minutes=50)))
+    p = write(tmp_path / "svc" / "app.log", late)
+    r = runner.invoke(app, ["logs", "timeline", str(p), "--since", "2h", "--json", *NOW_FLAG])
+    assert r.exit_code == 0, r.output
+    tl = json.loads(r.stdout)["timeline"]
+    assert tl["end"] == "2026-11-21T15:00:00Z" and len(tl["buckets"]) == 120
+    assert tl["onset"] is None and tl["buckets"][-1]["at"] == "2026-11-21T14:59:00Z"
+    r = runner.invoke(app, ["logs", "timeline", str(p), "--since", "2h", "--until", "2026-11-21T16:00:00Z", "--json", *NOW_FLAG])
+    assert json.loads(r.stdout)["timeline"]["onset"] == "2026-11-21T15:10:00Z"
+
+
+def test_error_timeline_tool_ends_at_now_by_default(tmp_path: Path) -> None:
+    from incident.tools.base import Roots, Toolbox, ToolContext
+    from incident.tools.logtools import TOOLS
+
+    late = incident_lines(log4j, end=NOW + timedelta(hours=1), incident=(NOW + timedelta(minutes=10), NOW + timedelta(minutes=50)))
+    p = write(tmp_path / "svc" / "app.log", late)
+    ctx = ToolContext(roots=Roots.of(tmp_path), log_paths=[str(p)], service="checkout", clock=lambda: NOW)
+    tl = Toolbox(ctx, TOOLS).run("error_timeline", {"since": "2h"}).data
+    assert tl.end == NOW and tl.onset is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ class Runtime:
     clock: Clock
     json: bool = False
     pinned: bool = False  # the clock was pinned by --now / INCIDENT_NOW
+    pinned_at: datetime | None = None  # the instant it was pinned at (the clock moves on from it)
 
     @property
     def workspace(self) -> Workspace:
@@ -34,5 +36,6 @@ def runtime(
 ) -> Runtime:
     settings = load_settings(config=config, overrides={"incidents_dir": str(incidents) if incidents else None, **overrides})
     value = now or os.environ.get("INCIDENT_NOW")
-    clock: Clock = fixed_clock(parse_when(value)) if value else system_clock
-    return Runtime(settings=settings, clock=clock, json=json, pinned=bool(value))
+    pinned_at = parse_when(value) if value else None
+    clock: Clock = fixed_clock(pinned_at) if pinned_at is not None else system_clock
+    return Runtime(settings=settings, clock=clock, json=json, pinned=bool(value), pinned_at=pinned_at)

@@ -22,6 +22,7 @@ from incident.commands.common import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from incident.models import SourceNote
@@ -69,6 +70,12 @@ def _rt(config: Any, now: str | None, json_output: bool) -> Runtime:
     return runtime(config=config, now=now, json=json_output)
 
 
+def _now(rt: Runtime) -> datetime:
+    # A log command reads at one instant: with --now, the pinned one itself (the replay clock
+    # moves on with real time, and a window ending a few microseconds later gains a bucket).
+    return rt.pinned_at or rt.clock()
+
+
 def _notes_json(notes: list[SourceNote]) -> list[dict[str, Any]]:
     return [n.model_dump(mode="json") for n in notes]
 
@@ -98,7 +105,7 @@ def search_cmd(
     from incident.tools.logs import search
 
     rt = _rt(config, now, json_output)
-    at = rt.clock()
+    at = _now(rt)
     files, notes = _files(rt, paths, service, root)
     res = search(files, pattern, literal=literal, since=parse_when(since, now=at) if since else None,
                  until=parse_when(until, now=at) if until else None, now=at, context=context, max_hits=max_hits)
@@ -133,10 +140,11 @@ def timeline_cmd(
     from incident.tools.timeline import error_timeline
 
     rt = _rt(config, now, json_output)
-    at = rt.clock()
+    at = _now(rt)
     files, notes = _files(rt, paths, service, root)
     start = parse_when(since, now=at)
-    end = parse_when(until, now=at) if until else None
+    # Lines stamped after now (a replay with --now, a clock ahead of ours) are not counted.
+    end = parse_when(until, now=at) if until else at
     with out.progress("scanning logs", enabled=not json_output) as tick:
         tl = error_timeline(files, since=start, until=end, now=at, progress=tick)
     marks = _read_deploys(deploys, deploys_format, notes)
@@ -190,7 +198,7 @@ def patterns_cmd(
     if level not in ("any", "warn", "error"):
         raise UsageError(f"--level must be any, warn or error, not {level!r}")
     rt = _rt(config, now, json_output)
-    at = rt.clock()
+    at = _now(rt)
     files, notes = _files(rt, paths, service, root)
     pats = mine_patterns(files, since=parse_when(since, now=at) if since else None, until=parse_when(until, now=at) if until else None,
                          now=at, level=level, new_since=parse_when(new_since, now=at) if new_since else None, limit=limit)  # type: ignore[arg-type]  # checked above

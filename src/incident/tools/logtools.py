@@ -120,7 +120,7 @@ def error_timeline(ctx: ToolContext, args: ErrorTimelineArgs) -> ToolResult:
         if not files:
             return ToolResult(tool="error_timeline", status="no_data", text=_refusals(notes) + "no readable log files")
         since = _when(ctx, args.since or "2h")
-        tl = run(files, since=since, until=_when(ctx, args.until), now=ctx.now, bucket_seconds=args.bucket_minutes * 60)
+        tl = run(files, since=since, until=_when(ctx, args.until) or ctx.now, now=ctx.now, bucket_seconds=args.bucket_minutes * 60)
     except IncidentError as e:
         return _fail("error_timeline", e)
     head = [
@@ -152,7 +152,7 @@ def log_patterns(ctx: ToolContext, args: LogPatternsArgs) -> ToolResult:
         files, notes = _files(ctx, args)
         if not files:
             return ToolResult(tool="log_patterns", status="no_data", text=_refusals(notes) + "no readable log files")
-        pats = mine_patterns(files, since=_when(ctx, args.since or "2h"), until=_when(ctx, args.until), now=ctx.now,
+        pats = mine_patterns(files, since=_when(ctx, args.since or "2h"), until=_when(ctx, args.until) or ctx.now, now=ctx.now,
                              level=args.level, new_since=_when(ctx, args.new_since), limit=args.limit)
     except IncidentError as e:
         return _fail("log_patterns", e)
