@@ -84,6 +84,11 @@ def test_log_commands_take_every_corpus_file(cli, corpus, case):
     for args in (["logs", "timeline", path, "--json"], ["logs", "patterns", path, "--json"],
                  ["logs", "search", "ERROR|Traceback", path, "-C", "2", "--json"], ["logs", "timeline", path]):
         run = inproc(cli, [*args, *now])
+        if case == "binary":
+            # Refused, like a device: there is no log to read in it.
+            assert_clean_failure(run, allowed={EXIT_NOT_FOUND})
+            assert "binary file, not a log" in run.out + run.err
+            continue
         assert_clean_failure(run, allowed={EXIT_OK})
         if "--json" in args:
             json.loads(run.out)

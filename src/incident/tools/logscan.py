@@ -2,7 +2,8 @@
 
 - `expand_paths` turns what the operator (or config) named — files, globs, directories, `-` —
   into readable files inside the read roots, with rotated siblings (`app.log.1`, `app.log.2.gz`),
-  and a `SourceNote` for every refused one (reason + how to allow it).
+  and a `SourceNote` for every refused one (reason + how to allow it); a binary file is refused
+  too (`sniff.py`).
 - `iter_chunks` yields line-aligned byte chunks of a plain, gzip or stdin source; a pathological
   line (10 MB, no newline) is cut, never accumulated.
 - `iter_records` groups a stack trace's lines with the timestamped line that opened it.
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from incident.models import SourceNote
+from incident.tools import sniff
 from incident.tools.base import PathRefused, Roots
 from incident.tools.levels import RECORD_MAX_LINES, http_status, is_error, level_of  # noqa: F401  # re-exported: callers read levels from logscan
 from incident.tools.timestamps import LineParser, detect
@@ -56,9 +58,14 @@ def expand_paths(specs: list[str], roots: Roots, *, allow_stdin: bool = False) -
         except PathRefused as e:
             notes.append(SourceNote(kind="logs", path=e.path, refused=True, reason=e.reason, hint=e.hint or _hint(raw, roots)))
             return
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
+        if p in seen:
+            return
+        seen.add(p)
+        refused = sniff.refusal(sniff.head_of(p)) if p.is_file() else None
+        if refused is not None:
+            notes.append(SourceNote(kind="logs", path=str(p), refused=True, reason=refused[0], hint=refused[1]))
+            return
+        out.append(p)
 
     for spec in specs:
         if spec == "-":
