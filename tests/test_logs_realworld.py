@@ -159,3 +159,48 @@ def test_every_style_mines_its_error_records_into_patterns(tmp_path: Path, name:
     pats = mine_patterns([path], since=T0, until=END, now=NOW, level="error", new_since=ONSET)
     assert sum(p.count for p in pats) == errors
     assert all(p.level == "error" for p in pats)
+
+
+def _request_log_lines() -> list[str]:
+    tails = ["status=200 duration_ms=503", "status=503 duration_ms=12", 'status_code="502"', "http.status=500 took=1ms",
+             "upstream_status=502", "Status=504", "exit_status=500", "status=5031", "status=404", "path=/x status=200"]
+    lines = []
+    for m in range(60):
+        for k in range(10):
+            t = T0 + timedelta(minutes=m, seconds=k * 6)
+            level = ("INFO", "WARN", "DEBUG", "ERROR")[k % 4] if m >= 40 or k % 4 != 3 else "INFO"
+            tail = tails[(m * 10 + k) % len(tails)] if m >= 40 else tails[0]
+            lines.append(t.strftime("%Y-%m-%d %H:%M:%S,%f")[:-3] + f" {level:<5} [http-1] access - GET /api/pay {tail}")
+    return lines
+
+
+def test_status_keys_are_counted_alike_by_rg_python_and_the_general_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incident.tools import minutes
+    from incident.tools.levels import level_of as level
+    from incident.tools.timestamps import detect
+
+    lines = _request_log_lines()
+    raw = [x.encode() for x in lines]
+    layout = minutes.detect_layout(raw[-300:], detect(raw, NOW))
+    assert layout is not None and layout.status  # the fast path really runs here
+    expected = sum(level(x) == "error" for x in raw)
+    assert 100 < expected < 600
+    plain = tmp_path / "req.log"
+    plain.write_text("\n".join(lines) + "\n")
+    gz = tmp_path / "req.log.gz"
+    import gzip
+
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+
+    def errors(p: Path) -> list[int]:
+        tl = error_timeline([p], since=T0, until=T0 + timedelta(hours=1), now=NOW)
+        assert tl.error_lines == expected
+        return [b.errors for b in tl.buckets]
+
+    ref = errors(plain)
+    assert errors(gz) == ref
+    monkeypatch.setattr("incident.tools.logscan.find_rg", lambda: None)
+    assert errors(plain) == ref and errors(gz) == ref
+    monkeypatch.undo()
+    monkeypatch.setattr("incident.tools.timeline.detect_layout", lambda sample, parser: None)
+    assert errors(plain) == ref

@@ -20,6 +20,7 @@ from pathlib import Path
 from incident.models import EndpointStat
 from incident.tools import logscan
 from incident.tools.logscan import LINE_CAP, decode, is_error
+from incident.tools.prefilter import Prefilter
 from incident.tools.records import candidate_records, record_chunks
 from incident.tools.timestamps import LineParser
 
@@ -114,7 +115,7 @@ def _collect(buf: bytes, names: dict[int, bytes]) -> None:
 
 def endpoint_stats(paths: list[Path], *, since: datetime | None, until: datetime | None, now: datetime, limit: int = 20) -> list[EndpointStat]:
     """Errors and totals per endpoint (or service/host) in [since, until), most errors first."""
-    from incident.tools.timeline import candidate_pattern
+    from incident.tools.prefilter import prefilter
 
     lo = since.timestamp() if since else None
     hi = until.timestamp() if until else None
@@ -123,7 +124,7 @@ def endpoint_stats(paths: list[Path], *, since: datetime | None, until: datetime
     for path in paths:
         sample = logscan.sample(path)
         parser = logscan.parser_for(path, now, sample)
-        hint = re.compile(candidate_pattern(sample).encode())
+        hint = prefilter(sample)
         start, end = logscan.window_offsets(path, parser, lo, hi)
         for chunk in record_chunks(path, parser, start, end):
             _chunk_stats(chunk, parser, hint, lo, hi, totals, errors)
@@ -142,7 +143,7 @@ def endpoint_stats(paths: list[Path], *, since: datetime | None, until: datetime
 
 
 def _chunk_stats(
-    buf: bytes, parser: LineParser, hint: re.Pattern[bytes], lo: float | None, hi: float | None,
+    buf: bytes, parser: LineParser, hint: Prefilter, lo: float | None, hi: float | None,
     totals: dict[bytes, int], errors: dict[bytes, int],
 ) -> None:
     failed = {start for start, _, lines in candidate_records(buf, parser, hint) if is_error(lines)}

@@ -39,6 +39,7 @@ KEY_STATUS = re.compile(
     rb'(?i)(?<![\w.-])"?(?:(?:http|response|resp|res|downstream|upstream)[._]?){0,2}'
     rb'(?:status(?:_?code)?|response_?code)"?\s*[:=]\s*"?([1-5]\d\d)(?![\w.])'
 )
+_KEY_WORDS = (b"tatus", b"TATUS", b"_code", b"Code", b"_CODE")
 
 _NORMAL = {
     b"trace": "debug", b"debug": "debug", b"dbug": "debug", b"info": "info", b"notice": "info", b"information": "info",
@@ -98,11 +99,13 @@ def http_status(line: bytes) -> int | None:
             m = LB_STATUS.search(head)
         if m is not None:
             return int(m.group(1))
-    if b"tatus" in head or b"TATUS" in head or b"_code" in head or b"Code" in head or b"_CODE" in head:
-        m = KEY_STATUS.search(head)
-        if m is not None:
-            return int(m.group(1))
-    return None
+    # Every status key contains one of these: the (slow, case-insensitive) search starts just
+    # before the first of them, not at the start of the line.
+    # With several status keys (`status=200 upstream_status=502`) the worst one counts.
+    first = min((i for i in map(head.find, _KEY_WORDS) if i >= 0), default=-1)
+    if first < 0:
+        return None
+    return max((int(m.group(1)) for m in KEY_STATUS.finditer(head, max(0, first - 24))), default=None)
 
 
 def status_styles(lines: list[bytes]) -> set[str]:

@@ -9,9 +9,10 @@ with a timestamp, so a record is counted once, by the line that opened it.
 
 The layout is accepted only when it reproduces, on every timestamped line of the file's first
 lines, what the general reader decides (`LineParser` for the time, `level_of` for the level);
-otherwise the timeline takes its general path. Lines that carry an HTTP status (request logs)
-take the general path too: a 5xx at INFO is an error the level word alone would not show. Without rg the same regex runs in Python on the
-lines that hold one of the level words, so both give identical counts.
+otherwise the timeline takes its general path. Request logs that write an HTTP status after a
+key get a second branch in the same regex: any level word and a 5xx status (`status=503` at INFO
+is an error); other status styles (access, ALB) take the general path. Without rg the same regex
+runs in Python on the lines that hold a level word (or a 5xx value), so both give identical counts.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from queue import Queue
 from typing import IO
 
-from incident.tools.levels import level_of, status_styles
+from incident.tools.levels import http_status, level_of, status_styles
 from incident.tools.timestamps import LineParser, iso_minute
 
 _ERROR_WORDS = "ERROR|ERR|FATAL|SEVERE|CRITICAL|CRIT|EMERG|EMERGENCY|ALERT|PANIC"
@@ -37,29 +38,57 @@ _WORD_LEVEL = {
 _MIN_LINES = 5
 
 
+# A 5xx after a status key (logfmt/JSON request logs write `status=503` at INFO), in the syntax
+# rg and Python share: no lookbehind, so the character before the key is consumed. It reads what
+# `levels.KEY_STATUS` reads.
+_STATUS_5XX = (r'[^\w.\n-]"?(?i:(?:(?:http|response|resp|res|downstream|upstream)[._]?){0,2}'
+               r'(?:status(?:_?code)?|response_?code))"?[ \t]*[:=][ \t]*"?5[0-9][0-9](?:[^\w.]|$)')
+_REQUIRED_STATUS = re.compile(rb'ERR|FATAL|SEVERE|CRIT|EMERG|ALERT|PANIC|[:=][ \t]*"?5[0-9][0-9]')
+
+
 def _pattern(prefix: bytes, words: str, capture_word: bool) -> str:
     """The layout regex, in the syntax rg (with `(?-u)`: bytes, like Python's) and Python share.
     The minute is 16 bytes; the rest of the stamp runs to the first space, and a zone at its end
     (`Z`, `+02:00`) is captured as group 2."""
-    lead = "".join(f"\\x{b:02x}" for b in prefix)
     word = f"({words})" if capture_word else f"(?:{words})"
-    return f"^{lead}(.{{16}})[^ +Z\\n-]*([^ \\n]*) +{word}(?:[^A-Za-z0-9_\\n-]|$)"
+    return f"{_head(prefix)}{word}(?:[^A-Za-z0-9_\\n-]|$)"
+
+
+def _head(prefix: bytes) -> str:
+    lead = "".join(f"\\x{b:02x}" for b in prefix)
+    return f"^{lead}(.{{16}})[^ +Z\\n-]*([^ \\n]*) +"
+
+
+def _error_pattern(prefix: bytes, status: bool) -> str:
+    """Error records: an error word, or (with `status`) any level and a 5xx status key."""
+    if not status:
+        return _pattern(prefix, _ERROR_WORDS, False)
+    return (f"{_head(prefix)}(?:(?:{_ERROR_WORDS})(?:[^A-Za-z0-9_\\n-]|$)"
+            f"|(?:{_ALL_WORDS})[^\\n]*?{_STATUS_5XX})")
 
 
 @dataclass
 class Layout:
-    """A file whose records open with `prefix`, an ISO timestamp, spaces and the level word."""
+    """A file whose records open with `prefix`, an ISO timestamp, spaces and the level word;
+    with `status`, its lines also carry an HTTP status after a key."""
 
     prefix: bytes
+    status: bool = False
     _minutes: dict[bytes, float | None] = field(default_factory=dict)
 
     @property
     def rg_pattern(self) -> str:
-        return "(?-u)" + _pattern(self.prefix, _ERROR_WORDS, False)
+        return "(?-u)" + _error_pattern(self.prefix, self.status)
 
     @property
     def regex(self) -> re.Pattern[bytes]:
-        return re.compile(_pattern(self.prefix, _ERROR_WORDS, False).encode(), re.MULTILINE)
+        """The error-word branch only: the Python twin reads statuses with `level_of` (the
+        status branch is slow in Python's engine; rg runs it as a DFA)."""
+        return re.compile(_error_pattern(self.prefix, False).encode(), re.MULTILINE)
+
+    @property
+    def required(self) -> re.Pattern[bytes]:
+        return _REQUIRED_STATUS if self.status else _REQUIRED
 
     def minute(self, key: bytes) -> float | None:
         """UTC epoch of a key rg printed (the 16-byte minute and the zone)."""
@@ -68,12 +97,18 @@ class Layout:
         return self._minutes[key]
 
 
+_STATUS_CHECKS = 48  # sample lines with a status key on which the (slow in Python) status branch is proven
+
+
 def detect_layout(sample: list[bytes], parser: LineParser) -> Layout | None:
     """The file's layout if its first lines prove it, else None (use the general path)."""
-    if parser.style != "iso" or not parser.anchored or status_styles(sample):
+    styles = status_styles(sample)
+    if parser.style != "iso" or not parser.anchored or styles - {"key"}:
         return None
+    status = bool(styles)
     prefix: bytes | None = None
-    check: re.Pattern[bytes] | None = None
+    check = words = full = None
+    budget = _STATUS_CHECKS
     seen = 0
     for line in sample:
         st = parser.parse(line)
@@ -85,32 +120,51 @@ def detect_layout(sample: list[bytes], parser: LineParser) -> Layout | None:
                 return None
             prefix = head
             check = re.compile(_pattern(prefix, _ALL_WORDS, True).encode())
-        assert check is not None
+            words = re.compile(_error_pattern(prefix, False).encode())
+            full = re.compile(_error_pattern(prefix, True).encode())
+        assert check is not None and words is not None and full is not None
         m = check.match(line) if head == prefix else None
-        if m is None:
+        if m is None or iso_minute(m.group(1) + m.group(2)) != st.ts // 60 * 60:
             return None
-        want = _WORD_LEVEL.get(m.group(3), "error")
-        if level_of(line) != want or iso_minute(m.group(1) + m.group(2)) != st.ts // 60 * 60:
+        level = level_of(line)
+        if words.match(line):
+            want = "error"
+        elif status and http_status(line) is not None:
+            if budget <= 0:
+                seen += 1
+                continue  # beyond the proof's budget: the word or the status decides, both fine
+            budget -= 1
+            want = "error" if full.match(line) else _WORD_LEVEL.get(m.group(3), "error")
+        else:
+            want = _WORD_LEVEL.get(m.group(3), "error")
+        if level != want:
             return None
         seen += 1
     if prefix is None or seen < _MIN_LINES:
         return None
-    return Layout(prefix)
+    return Layout(prefix, status)
 
 
 def count_chunk(layout: Layout, rx: re.Pattern[bytes], chunk: bytes, counts: Counter[bytes]) -> None:
-    """The pure-Python twin of the rg run: the same regex, tried only on lines holding a level word."""
+    """The pure-Python twin of the rg run: the error-word regex, tried only on lines holding a
+    level word; with statuses, a line whose 5xx makes it an error (`level_of`) counts too."""
     pos, n = 0, len(chunk)
-    search, rfind, find, match = _REQUIRED.search, chunk.rfind, chunk.find, rx.match
+    search, rfind, find, match = layout.required.search, chunk.rfind, chunk.find, rx.match
+    heads = re.compile(_pattern(layout.prefix, _ALL_WORDS, True).encode()) if layout.status else None
     while pos < n:
         m = search(chunk, pos)
         if m is None:
             return
         start = rfind(b"\n", 0, m.start()) + 1
+        end = find(b"\n", m.end())
         mm = match(chunk, start)
         if mm is not None:
             counts[mm.group(1) + mm.group(2)] += 1
-        end = find(b"\n", m.end())
+        elif heads is not None:
+            line = chunk[start : n if end < 0 else end].rstrip(b"\r")
+            hm = heads.match(line)
+            if hm is not None and level_of(line) == "error":
+                counts[hm.group(1) + hm.group(2)] += 1
         if end < 0:
             return
         pos = end + 1

@@ -72,7 +72,8 @@ def _key_or_word(m: re.Match[bytes]) -> bytes:
 
 
 def mask(message: bytes) -> bytes:
-    if _KEY_HINT.search(message) is not None:
+    # Key material mixes cases: a message in one case (most, once ids are hex) skips the pass.
+    if message.lower() != message and message.upper() != message and _KEY_HINT.search(message) is not None:
         message = _KEY_RUN.sub(_key_or_word, message)
     return _MASK.sub(b"<*>", message)
 
@@ -142,23 +143,24 @@ class _Stat:
     sample: bytes = b""
 
 
-def message_of(line: bytes, parser: LineParser) -> tuple[bytes, str | None]:
-    """The part of a line that carries the message (timestamp and level removed), and its level."""
+def message_of(line: bytes, parser: LineParser, with_level: bool = True) -> tuple[bytes, str | None]:
+    """The part of a line that carries the message (timestamp and level removed), and its level
+    (None without `with_level`: reading it is half the cost of a line)."""
     if line[:1] == b"{":
         try:
             obj = json.loads(line)
         except ValueError:
             obj = None
         if isinstance(obj, dict):
-            level = level_of(line)
+            level = level_of(line) if with_level else None
             for k in _MSG_KEYS:
                 v = obj.get(k)
                 if isinstance(v, str) and v:
                     inner = v.rstrip("\n").encode()
                     if k == "log":  # Docker json-file: the real line, with its own stamp and level
-                        return message_of(inner, parser)[0], level_of(inner) or level
+                        return message_of(inner, parser, False)[0], (level_of(inner) or level) if with_level else None
                     return inner, level
-    level = level_of(line)
+    level = level_of(line) if with_level else None
     st = parser.parse(line)
     rest = line[st.end :] if st is not None and st.start < 40 else line
     return _LEVEL_PREFIX.sub(b"", rest, count=1), level
@@ -188,12 +190,15 @@ def mine_records(
             head = lines[0][:4096]
             if _ERROR_HINT.search(head) is None and (level == "error" or _WARN_HINT.search(head) is None):
                 continue
-        msg, lv = message_of(lines[0], parser)
+        # At `any` a template's level is its first record's: other records skip reading theirs.
+        msg, lv = message_of(lines[0], parser, with_level=level != "any")
         if not _wanted(lv, lines, level):
             continue
         tid = miner.add(msg)
         s = stats.get(tid)
         if s is None:
+            if level == "any":
+                lv = message_of(lines[0], parser)[1]
             s = stats[tid] = _Stat(level=lv, sample=lines[0][:500])
         s.count += 1
         if ts is not None:
@@ -275,9 +280,9 @@ def _window_records(path: Path, parser: LineParser, lo: float | None, hi: float 
             (rec.ts, rec.lines) for rec in logscan.iter_records(path, parser, start, end)
         )
     else:
-        from incident.tools.timeline import candidate_pattern
+        from incident.tools.prefilter import prefilter
 
-        hint = re.compile(candidate_pattern(logscan.sample(path), warn=level == "warn").encode())
+        hint = prefilter(logscan.sample(path), warn=level == "warn")
         stream = (
             (ts, lines) for chunk in record_chunks(path, parser, start, end)
             for _, ts, lines in candidate_records(chunk, parser, hint)

@@ -8,12 +8,12 @@ inside one, so a stack trace that crosses a chunk boundary is still one record.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from incident.tools import logscan
 from incident.tools.logscan import LINE_CAP, RECORD_MAX_LINES
+from incident.tools.prefilter import Prefilter
 from incident.tools.timestamps import LineParser
 
 _CARRY_CAP = 4 << 20  # a "record" longer than this is not held back any further
@@ -81,23 +81,23 @@ def record_lines(buf: bytes, start: int, parser: LineParser) -> tuple[list[bytes
     return lines, pos
 
 
-def candidate_records(buf: bytes, parser: LineParser, hint: re.Pattern[bytes]) -> Iterator[tuple[int, float | None, list[bytes]]]:
+def candidate_records(buf: bytes, parser: LineParser, hint: Prefilter) -> Iterator[tuple[int, float | None, list[bytes]]]:
     """(opener offset, time, lines) of every record with a line matching `hint`, once each, in order."""
     pos, n = 0, len(buf)
     last = -1
-    search, rfind = hint.search, buf.rfind
-    while pos < n:
-        m = search(buf, pos)
-        if m is None:
-            return
-        line_start = rfind(b"\n", 0, m.start()) + 1
+    rfind, find = buf.rfind, buf.find
+    for at in hint.starts(buf):
+        if at < pos:
+            continue
+        line_start = rfind(b"\n", 0, at) + 1
         start, ts = opener_of(buf, line_start, parser)
+        nl = find(b"\n", at)
+        line_end = n if nl < 0 else nl + 1
         if start != last:
             last = start
             lines, after = record_lines(buf, start, parser)
             yield start, ts, lines
             # Skip the rest of this record: its other lines cannot open another.
-            pos = max(after, buf.find(b"\n", m.end()) + 1 or n)
+            pos = max(after, line_end)
             continue
-        nl = buf.find(b"\n", m.end())
-        pos = n if nl < 0 else nl + 1
+        pos = line_end
