@@ -93,6 +93,7 @@ def test_levels_of_real_world_styles(line: str, level: str) -> None:
         ('{"http.response.status_code": 500, "message": "done"}', 500),
         ('{"http": {"method": "GET", "status": 504}, "msg": "done"}', 504),
         ('{"DownstreamStatus": 502, "level": "info"}', 502),
+        ("ts=2026-11-21T14:00:00Z level=info status=200 upstream_status=502", 502),  # the worst one
         ("ts=2026-11-21T14:00:00Z level=info took=503ms", None),
         ("ts=2026-11-21T14:00:00Z level=info exit_status=500", None),
         ('{"level":"info","bytes":502,"took_ms":503}', None),
