@@ -173,3 +173,15 @@ def test_full_triage_starts_only_read_only_processes_and_writes_only_the_inciden
     for argv, shell in started:
         assert not shell and isinstance(argv, list)
         assert Path(argv[0]).name in ("git", "rg"), argv
+
+
+def test_a_team_overrides_one_phase_prompt_and_keeps_the_rest(cli, example, tmp_path):
+    ours = tmp_path / "team-prompts"
+    ours.mkdir()
+    (ours / "assess.md").write_text('{% include "_context.md" %}\nOUR TEAM ASKS: check the CDN first.\n{% include "_rules.md" %}\n')
+    (tmp_path / ".incident.yaml").write_text(f"prompts_dir: {ours}\n")
+    code, out, err = cli(*triage_args(example, tmp_path / "inc"))
+    assert code == 0, err
+    folder = tmp_path / "inc" / json.loads(out)["incident_id"] / "prompts"
+    assert "OUR TEAM ASKS" in (folder / "assess.md").read_text() and "<evidence>" in (folder / "assess.md").read_text()
+    assert "OUR TEAM ASKS" not in (folder / "contain.md").read_text()

@@ -97,15 +97,9 @@ def _root(
 
 
 def _register() -> None:
-    import importlib
+    from incident.commands import evidence, journal_cmds, logs, reports, runbook, triage
 
-    for name in ("journal_cmds", "evidence", "logs", "triage", "reports", "runbook"):
-        try:
-            module = importlib.import_module(f"incident.commands.{name}")
-        except ModuleNotFoundError as e:
-            if e.name == f"incident.commands.{name}":
-                continue  # not built yet
-            raise
+    for module in (triage, journal_cmds, reports, evidence, logs, runbook):
         module.register(app)
 
 

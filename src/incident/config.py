@@ -56,6 +56,7 @@ class Settings(_Strict):
     llm_budget_seconds: float = Field(default=60.0, gt=0)
     roots: list[str] = Field(default_factory=list)  # extra read roots beyond the repo and log dirs
     runbooks: list[str] = Field(default_factory=lambda: ["runbooks"])
+    prompts_dir: str | None = None  # a team's own <phase>.md templates; the rest come bundled
     services: list[ServiceConfig] = Field(default_factory=list)
     comms_cadence_minutes: dict[str, int] = Field(default_factory=lambda: {"SEV-1": 15, "SEV-2": 30, "SEV-3": 60, "SEV-4": 240})
     runbook_stale_days: int = Field(default=180, ge=1)

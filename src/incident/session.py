@@ -286,7 +286,8 @@ class Session:
         from incident import prompts
         from incident.digest import prompt_context
 
-        return prompts.render(spec.template, prompt_context(spec, brief, computed))
+        override = self.settings.resolve(self.settings.prompts_dir) if self.settings.prompts_dir else None
+        return prompts.render(spec.template, prompt_context(spec, brief, computed), override_dir=override)
 
     def _answer(self, spec: PhaseSpec, brief: Brief, prompt: str, toolbox: Toolbox, computed: PhaseAnswer) -> PhaseAnswer:
         """A model's answer with the analysers' facts written over it; the analysers' own answer
