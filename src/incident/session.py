@@ -335,7 +335,7 @@ class Session:
         commands, problems = render_runbook_commands(runbook, values)
         brief.vetted_commands = commands
         for p in problems:
-            self.notice(f"runbook {runbook.id}: {p}")
+            self.notice(p if p.startswith("runbook ") else f"runbook {runbook.id}: {p}")
 
     def _confirm_severity(self, brief: Brief, state: IncidentState) -> None:
         if state.severity_confirmed:
