@@ -254,3 +254,15 @@ def test_cli_scripted_without_recordings_is_a_usage_error(tmp_path: Path) -> Non
     result = runner.invoke(app, ["runbook", "dry-run", str(RUNBOOKS), "--scenario", str(scenario), "--engine", "scripted"])
     assert result.exit_code == 2
     assert "no recorded answers" in result.stderr
+
+
+def test_the_recorded_example_scenario_in_the_readme_passes(monkeypatch) -> None:
+    """`incident runbook dry-run runbooks/checkout-deploy.yaml --scenario examples/scenarios/bad-deploy`,
+    as the README shows it: a committed recording (fast-export history, helm history, gzipped log)."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    result = runner.invoke(app, ["runbook", "dry-run", "runbooks/checkout-deploy.yaml", "--scenario",
+                                 "examples/scenarios/bad-deploy", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["passed"] is True and len(report["expectations"]) == 6
