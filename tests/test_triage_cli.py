@@ -185,3 +185,23 @@ def test_a_team_overrides_one_phase_prompt_and_keeps_the_rest(cli, example, tmp_
     folder = tmp_path / "inc" / json.loads(out)["incident_id"] / "prompts"
     assert "OUR TEAM ASKS" in (folder / "assess.md").read_text() and "<evidence>" in (folder / "assess.md").read_text()
     assert "OUR TEAM ASKS" not in (folder / "contain.md").read_text()
+
+
+def test_resume_after_marking_a_mitigation_verifies_again(cli, example, tmp_path):
+    from incident.journal import Journal
+
+    inc = tmp_path / "inc"
+    code, out, _ = cli(*triage_args(example, inc))
+    incident_id = json.loads(out)["incident_id"]
+    first = next(p for p in json.loads(out)["phases"] if p["phase"] == "verify")["output"]
+    assert first["mitigation_at"] is None and first["status"] == "unknown"
+    code, _, err = cli("mark", incident_id, "mitigated", "--at", "2026-11-21T14:36:00Z", "--incidents-dir", str(inc),
+                       "--now", example.now.isoformat())
+    assert code == 0, err
+    code, out, err = cli("triage", "--resume", incident_id, "--json", "--incidents-dir", str(inc), "--now", example.now.isoformat())
+    assert code == 0, err
+    again = next(p for p in json.loads(out)["phases"] if p["phase"] == "verify")["output"]
+    assert again["mitigation_at"] == "2026-11-21T14:36:00Z"
+    assert again["errors_per_min_before"] is not None
+    verified = [e for e in Journal(inc / incident_id).events() if e.type == "phase.completed" and e.payload["phase"] == "verify"]
+    assert len(verified) == 2

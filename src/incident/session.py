@@ -201,10 +201,10 @@ class Session:
         self._phase("classify", brief, toolbox, state)
         classification = brief.outputs["classify"].classification  # type: ignore[attr-defined]
         self._confirm_severity(brief, state)
-        # A mitigation recorded after verify ran (e.g. `incident mark ID mitigated`, then --resume)
-        # makes the earlier verify and review stale: run them again with the new facts.
-        verify = brief.outputs.get("verify")
-        if brief.mitigation_at is not None and verify is not None and getattr(verify, "mitigation_at", None) is None:
+        # Coming back to an incident with a mitigation recorded (`--resume` after `incident mark ID
+        # mitigated`, or later to see whether it worked) is a request to verify again on the logs
+        # as they are now: an earlier verify saw fewer minutes after the mitigation, or none.
+        if brief.mitigation_at is not None and "verify" in brief.outputs:
             for stale in ("verify", "review"):
                 brief.outputs.pop(stale, None)
         for name in plan(classification):
