@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from incident.tools import git  # noqa: E402
+from incident.tools import git, git_walk  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / ".data"
 END = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
@@ -94,8 +94,23 @@ def main() -> int:
     since = END - timedelta(hours=2)
 
     last_tag = {r: git.list_tags(r, "v*", max_count=1)[0].name for r in (shallow, deep)}
+    retired: list[object] = []
+
+    def cold(r: Path) -> object:  # the first query of a process: a new reader, nothing cached
+        retired.extend(git_walk._readers.values())  # closed after the timings, not inside them
+        git_walk._readers.clear()
+        return git.recent_commits(r, since=since, max_count=50)
+
+    def uncached(r: Path) -> object:  # the reader's process is warm, but no object is parsed yet
+        for reader in list(git_walk._readers.values()):
+            reader.commits.clear()
+            reader.trees.clear()
+        return git.recent_commits(r, since=since, max_count=50)
+
     queries: dict[str, Callable[[Path], object]] = {
         "recent_commits 2h, n=50": lambda r: git.recent_commits(r, since=since, max_count=50),
+        "  same, nothing parsed yet": uncached,
+        "  same, first of a process": cold,
         "recent_commits 2h, path filter": lambda r: git.recent_commits(r, since=since, max_count=50, paths=["src/pkg3"]),
         "recent_commits 2h..1h, n=200": lambda r: git.recent_commits(r, since=since, until=END - timedelta(hours=1), max_count=200),
         "list_tags v*, n=20": lambda r: git.list_tags(r, "v*", max_count=20),
@@ -105,17 +120,23 @@ def main() -> int:
     got_d = git.recent_commits(deep, since=since, max_count=50)
     assert [c.subject.split(":")[1] for c in got_s] == [c.subject.split(":")[1] for c in got_d] and len(got_d) == 50
     print(f"\n{'query':<34}{'5k (ms)':>10}{'200k (ms)':>11}{'ratio':>8}")
-    worst = 0.0
+    worst = first = 0.0
     for name, q in queries.items():
         a, b = timed_pair(lambda q=q: q(shallow), lambda q=q: q(deep), args.runs)
         ratio = b / a
         if name.startswith("recent_commits"):
             worst = max(worst, ratio)
+        elif name.startswith("  same, first"):
+            first = ratio
         print(f"{name:<34}{a * 1000:>10.2f}{b * 1000:>11.2f}{ratio:>7.2f}x")
+    for reader in retired:
+        reader.close()  # type: ignore[attr-defined]
     t = time.perf_counter()
     subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=deep, capture_output=True, check=True, env=ENV)
     print("\nlist_tags sorts every matching tag by date: it follows the tag count (10 vs 400 here), not the history.")
     print(f"for scale, walking the whole 200k history once (git rev-list --count): {(time.perf_counter() - t) * 1000:.0f} ms")
+    print(f"the first query of a process also starts the reader ({first:.2f}x): the OS maps the deep repo's")
+    print("28 MB pack index in as it is touched; later queries in the same triage reuse it.")
     verdict = "PASS" if worst <= 1.2 else "FAIL"
     print(f"recent commits, worst deep/shallow ratio: {worst:.2f}x (target <= 1.2x): {verdict}")
     return 0 if verdict == "PASS" else 1

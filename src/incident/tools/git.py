@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from incident.errors import EXIT_USAGE, IncidentError, NotFound, UsageError
 from incident.models import Commit
+from incident.tools import git_walk
+
+if TYPE_CHECKING:
+    from git.cmd import Git
 
 GitProblem = Literal["missing_git", "not_repo", "empty", "unsafe", "failed"]
 
@@ -159,8 +164,11 @@ class _GitFailed(Exception):
         self.stderr = stderr
 
 
-def _run(r: _Repo, args: list[str], *, limit: int = _MAX_OUTPUT) -> tuple[str, bool]:
-    """Run `git <safe config> args` and return (stdout, cut). Output past `limit` bytes is not read."""
+def _start(r: _Repo, args: list[str], *, stdin: int | None = None) -> Git.AutoInterrupt:
+    """Start `git <safe config> args` through GitPython (a fixed argv list, never a shell).
+
+    The handle owns the process: GitPython ends it when the handle is collected, so keep it.
+    """
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")  # a missing git is our error, not an ImportError
     try:
         from git.cmd import Git
@@ -169,13 +177,20 @@ def _run(r: _Repo, args: list[str], *, limit: int = _MAX_OUTPUT) -> tuple[str, b
         raise GitUnavailable(f"GitPython cannot be imported ({e})", problem="missing_git") from None
     argv = [str(Git.GIT_PYTHON_GIT_EXECUTABLE or "git"), *_SAFE_CONFIG, *args]
     try:
-        handle = Git(str(r.path)).execute(argv, as_process=True, env=_env(r))
+        handle = Git(str(r.path)).execute(argv, as_process=True, env=_env(r), istream=stdin)
     except GitCommandNotFound:
         raise GitUnavailable(
             "git is not installed or not on PATH", "install git", problem="missing_git"
         ) from None
+    assert handle.proc is not None and handle.proc.stdout is not None  # as_process with PIPEs
+    return handle
+
+
+def _run(r: _Repo, args: list[str], *, limit: int = _MAX_OUTPUT) -> tuple[str, bool]:
+    """Run `git <safe config> args` and return (stdout, cut). Output past `limit` bytes is not read."""
+    handle = _start(r, args)
     proc = handle.proc
-    assert proc is not None and proc.stdout is not None and proc.stderr is not None  # as_process with PIPEs
+    assert proc is not None and proc.stdout is not None and proc.stderr is not None
     # Our own watchdog: GitPython's kill_after_timeout starts `ps`/`pgrep`, and only git may run.
     timer = threading.Timer(_TIMEOUT_S, proc.kill)
     timer.start()
@@ -320,12 +335,22 @@ def recent_commits(
 ) -> list[Commit]:
     """Commits reachable from HEAD in the window, newest first (at most `max_count`).
 
-    git stops walking at the first commit older than `since`, so the cost follows the window.
+    The walk stops at the first commit older than `since`, so the cost follows the window. It
+    runs on this process's long-lived reader for the repository (see git_walk); if that cannot
+    answer, one `git log` does, and reports any problem with the repository.
     """
     r = _open(repo)
     max_count = max(1, min(int(max_count), 10_000))
     if until is not None and since is None:
         since = until - _UNTIL_ONLY_WINDOW
+    checked = [validate_pathspec(p) for p in (paths or [])]
+    try:
+        return git_walk.recent(
+            git_walk.reader_for(str(r.gitdir), lambda: _start(r, ["cat-file", "--batch"], stdin=subprocess.PIPE)),
+            since=since, until=until, max_count=max_count, paths=checked,
+        )  # fmt: skip
+    except git_walk.WalkUnavailable:
+        git_walk.drop_reader(str(r.gitdir))
     args = [
         "log",
         f"-n{max_count}",
@@ -339,7 +364,7 @@ def recent_commits(
         args.append(f"--since={_git_time(since)}")
     if until is not None:
         args.append(f"--until={_git_time(until)}")
-    args += ["HEAD", "--", *(validate_pathspec(p) for p in (paths or []))]
+    args += ["HEAD", "--", *checked]
     try:
         out, _ = _run(r, args)
     except _GitFailed as e:
