@@ -18,7 +18,7 @@ from incident.clock import Clock, iso, to_utc
 from incident.config import Settings
 from incident.engines.base import Brief, Engine, EngineFailed, PhaseAnswer
 from incident.journal import Journal
-from incident.models import SCHEMA_VERSION, ContainOutput, Evidence, PhaseOutput, ProposedCommand
+from incident.models import SCHEMA_VERSION, ContainOutput, Evidence, PhaseOutput, ProposedCommand, SourceNote
 from incident.phases import PHASES, PhaseSpec, plan
 from incident.state import IncidentState, fold
 from incident.tools.base import Roots, Toolbox, ToolContext, spec_dir
@@ -41,6 +41,16 @@ class TriageRequest(BaseModel):
     roots: list[Path] = Field(default_factory=list)
     model: str | None = None
     severity: str | None = None  # pre-confirmed severity (skips the question)
+    # Added later; every one defaults so that requests journaled before them still load.
+    # A deploy source's own format, keyed by str(path) of its entry in `deploys`/`runbook_deploys`;
+    # a source without one is read as `deploys_format` (None: detected per file).
+    deploy_formats: dict[str, str] = Field(default_factory=dict)
+    # Sources a matched runbook named because flags and config named none. They are read only
+    # inside the roots the rest of the request allows: `read_roots` never sees them.
+    runbook_deploys: list[Path] = Field(default_factory=list)
+    runbook_logs: list[str] = Field(default_factory=list)
+    sources_runbook: str | None = None  # the runbook they came from
+    source_notes: list[SourceNote] = Field(default_factory=list)  # sources refused before the triage began
 
 
 class UI(Protocol):
@@ -144,9 +154,10 @@ class Session:
         return ToolContext(
             roots=Roots.of(*read_roots(self.req)),
             repo=self.req.repo,
-            deploy_paths=[str(p) for p in self.req.deploys],
+            deploy_paths=[str(p) for p in (*self.req.deploys, *self.req.runbook_deploys)],
             deploys_format=self.req.deploys_format,
-            log_paths=list(self.req.logs),
+            deploy_formats=dict(self.req.deploy_formats),
+            log_paths=[*self.req.logs, *self.req.runbook_logs],
             service=self.req.service,
             clock=self.clock,
         )
@@ -191,7 +202,10 @@ class Session:
             ctx, service=state.service, started=state.started_at, now=to_utc(self.clock()),
             progress=lambda label, done, total: self.ui.progress(label, done, total),
         )
-        for note in ev.sources:
+        if self.req.sources_runbook:
+            named = [*self.req.runbook_logs, *map(str, self.req.runbook_deploys)]
+            self.notice(f"no sources given or configured; reading what runbook {self.req.sources_runbook} names: {', '.join(named) or 'nothing inside the read roots'}")
+        for note in [*self.req.source_notes, *ev.sources]:
             if note.refused or note.reason:  # refused by policy, or could not be read
                 self.notice(f"not read: {note.path}: {note.reason}" + (f" — {note.hint}" if note.hint else ""))
         if not state.triage_finished and "classify" not in state.phases:

@@ -19,6 +19,7 @@ from incident.errors import NotFound, UsageError
 from incident.journal import Journal, Workspace
 from incident.locks import TriageLock
 from incident.phases import PHASES
+from incident.request_sources import choose_deploys, runbook_sources
 from incident.runtime import Runtime
 from incident.session import UI, Session, TriageRequest, TriageResult
 
@@ -37,11 +38,7 @@ def build_request(rt: Runtime, **flags: Any) -> TriageRequest:
     if repo is None:
         guess = s.base_dir()
         repo = guess if _is_repo(guess) else None
-    deploys: list[Path] = list(flags.get("deploys") or [])
-    deploys_format = flags.get("deploys_format")
-    if not deploys and svc:
-        deploys = [s.resolve(d.path) for d in svc.deploys]
-        deploys_format = deploys_format or next((d.format for d in svc.deploys if d.format), None)
+    chosen = choose_deploys(s, svc, repo.resolve() if repo else None, list(flags.get("deploys") or []), flags.get("deploys_format"))
     logs: list[str] = list(flags.get("logs") or [])
     if not logs and svc:
         logs = [str(s.resolve(g)) for g in svc.logs]
@@ -52,15 +49,16 @@ def build_request(rt: Runtime, **flags: Any) -> TriageRequest:
     severity = flags.get("severity")
     if severity and severity.upper() not in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
         raise UsageError(f"unknown severity {severity!r}", "use SEV-1, SEV-2, SEV-3 or SEV-4")
-    return TriageRequest(
+    req = TriageRequest(
         service=flags.get("service") or (svc.name if svc else None),
         symptom=flags.get("symptom"),
         title=flags.get("title"),
         alert=flags.get("alert"),
         started=parse_when(started, now=now) if started else None,
         repo=repo.resolve() if repo else None,
-        deploys=[p.resolve() for p in deploys],
-        deploys_format=deploys_format,
+        deploys=chosen.paths,
+        deploys_format=chosen.common,
+        deploy_formats=chosen.formats,
         logs=[lg if lg == "-" else str(Path(lg).expanduser().absolute()) for lg in logs],
         runbook_paths=[p.resolve() for p in flags.get("runbooks") or []],
         engine=engine,
@@ -70,6 +68,7 @@ def build_request(rt: Runtime, **flags: Any) -> TriageRequest:
         model=flags.get("model"),
         severity=severity.upper() if severity else None,
     )
+    return req.model_copy(update=runbook_sources(s, req))
 
 
 def example_request(rt: Runtime, flags: dict[str, Any]) -> tuple[TriageRequest, Runtime]:
@@ -108,7 +107,7 @@ def run(rt: Runtime, *, example: bool, resume: str | None, take_over: bool, ui: 
         req = TriageRequest.model_validate({k: flags[k] for k in ("engine", "model") if flags.get(k) and flags[k] != "auto"})
     else:
         req = build_request(rt, **flags)
-        if not (req.logs or req.deploys or req.repo):
+        if not (req.logs or req.deploys or req.repo or req.runbook_logs or req.runbook_deploys):
             raise UsageError(
                 "nothing to read: no logs, deploy history or repo given or configured",
                 "pass --logs/--deploys/--repo, run `incident init` to write .incident.yaml, or try `incident triage --example`",

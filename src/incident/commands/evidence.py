@@ -94,31 +94,35 @@ def changes(
     out.commits_table(str(checked), commits, start, end, note=note, limit=max_count)
 
 
-def _sources(s: Settings, path: str | None, fmt: str | None, service: str | None) -> list[tuple[str, str | None, str | None]]:
-    """(path, format, repo) for each deploy source: the one named, or the service's from config."""
+def _sources(s: Settings, paths: list[str], formats: list[str], service: str | None) -> list[tuple[str, str | None, str | None]]:
+    """(path, format, repo) for each deploy source: those named, or the service's from config."""
     from incident.errors import UsageError
+    from incident.request_sources import choose_deploys
 
     svc = s.service(service)
     repo = str(s.resolve(svc.repo)) if svc is not None and svc.repo else None
-    if path:
-        return [(path, fmt, repo)]
-    if svc is None or not svc.deploys:
+    if not paths and (svc is None or not svc.deploys):
         named = f" for service {service!r}" if service else ""
         raise UsageError(f"no deploy history given{named}", "name a file (incident deploys deploys.jsonl) or set `deploys:` for the service in .incident.yaml")
-    out: list[tuple[str, str | None, str | None]] = []
-    for src in svc.deploys:
-        f = fmt or src.format
-        if f == "git-tags":
-            out.append((str(s.resolve(src.path)) if src.path not in ("", ".") else (repo or "."), f, repo))
-        else:
-            out.append((str(s.resolve(src.path)), f, repo))
-    return out
+    chosen = choose_deploys(s, svc, Path(repo) if repo else None, paths, formats)
+    # A path named here is shown as typed; the format is looked up by its resolved form.
+    shown = paths or [str(p) for p in chosen.paths]
+    return [(raw, chosen.formats.get(str(p)), repo) for raw, p in zip(shown, chosen.paths, strict=True)]
 
 
 def deploys(
-    path: Annotated[str | None, typer.Argument(help="A deploy history file (default: the service's deploy sources from config).", show_default=False)] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Deploy history files or globs, of any mix of formats (default: the service's deploy sources from config).", show_default=False),
+    ] = None,
     deploys_format: Annotated[
-        str | None, typer.Option("--deploys-format", help="jsonl, csv, helm, argocd, heroku, github or git-tags (default: detected).", show_default=False)
+        list[str] | None,
+        typer.Option(
+            "--deploys-format",
+            help="jsonl, csv, helm, argocd, heroku, github, git-tags or auto (the default: detect each file). Once: every file. "
+            "Once per file: the Nth names the Nth (auto to detect one).",
+            show_default=False,
+        ),
     ] = None,
     service: ServiceOption = None,
     since: SinceOption = None,
@@ -134,16 +138,17 @@ def deploys(
     Failed deploys are listed (marked failed); deploys a later rollback undid are marked rolled_back.
 
     Example: incident deploys helm-history.json --service checkout --since 6h
+    Example: incident deploys history.json releases.csv --deploys-format helm --deploys-format auto
     """
+    import glob
+
     from incident import render
     from incident.clock import iso, parse_when
     from incident.errors import NotFound, UsageError
     from incident.render import evidence as out
-    from incident.tools.base import ToolContext
-    from incident.tools.deploys import FORMATS, load_deploys
+    from incident.tools.base import ToolContext, spec_dir
+    from incident.tools.deploys import load_deploys
 
-    if deploys_format is not None and deploys_format not in (*FORMATS, "git-tags"):
-        raise UsageError(f"unknown deploy format {deploys_format!r}", f"use one of: {', '.join(FORMATS)}, git-tags")
     rt = runtime(config=config, now=now, json=json_output)
     s = rt.settings
     at = rt.clock()
@@ -151,8 +156,8 @@ def deploys(
     end = parse_when(until, now=at) if until else None
     found: list[Deploy] = []
     notes: list[SourceNote] = []
-    for src, fmt, repo in _sources(s, path, deploys_format, service):
-        roots = _roots(s, [src], root)
+    for src, fmt, repo in _sources(s, paths or [], deploys_format or [], service):
+        roots = _roots(s, [spec_dir(src) if glob.has_magic(src) else src], root)
         ctx = ToolContext(roots=roots, repo=Path(src) if fmt == "git-tags" else (Path(repo) if repo else None),
                           deploy_paths=[src], deploys_format=fmt, service=service, clock=rt.clock)  # fmt: skip
         got, got_notes = load_deploys(ctx)

@@ -34,9 +34,17 @@ def triage(
     alert: Annotated[str | None, typer.Option("--alert", help="The alert that fired (used to match runbooks).")] = None,
     started: Annotated[str | None, typer.Option("--started", help="When it started, if known (ISO 8601, HH:MM UTC, 20m).")] = None,
     repo: Annotated[Path | None, typer.Option("--repo", help="The service's git repo (default: from config, or here).")] = None,
-    deploys: Annotated[list[Path] | None, typer.Option("--deploys", help="Deploy history file (repeatable).")] = None,
+    deploys: Annotated[
+        list[Path] | None, typer.Option("--deploys", help="Deploy history file, glob, or repo for git-tags (repeatable; formats may differ). Default: the service's from config, else the sources of the runbook matched by service or alert (read only inside the read roots).")
+    ] = None,
     deploys_format: Annotated[
-        str | None, typer.Option("--deploys-format", help="jsonl, csv, helm, argocd, heroku, github, git-tags (default: detect).")
+        list[str] | None,
+        typer.Option(
+            "--deploys-format",
+            help="jsonl, csv, helm, argocd, heroku, github, git-tags or auto (the default: detect each file). "
+            "Once: every source. Once per --deploys: the Nth names the Nth, e.g. "
+            "--deploys helm.json --deploys-format helm --deploys deploys.csv --deploys-format auto.",
+        ),
     ] = None,
     logs: Annotated[list[str] | None, typer.Option("--logs", help="Log file or glob (repeatable; .gz and rotated files too).")] = None,
     runbooks: Annotated[list[Path] | None, typer.Option("--runbooks", help="Runbook file or directory (repeatable).")] = None,
@@ -71,7 +79,7 @@ def triage(
     result = triage_core.run(
         rt,
         service=service, symptom=symptom, title=title, alert=alert, started=started, repo=repo,
-        deploys=deploys or [], deploys_format=deploys_format, logs=logs or [], runbooks=runbooks or [],
+        deploys=deploys or [], deploys_format=deploys_format or [], logs=logs or [], runbooks=runbooks or [],
         roots=root or [], engine=engine, scripted=scripted, model=model, severity=severity,
         example=example, resume=resume, take_over=take_over, ui=ui,
     )

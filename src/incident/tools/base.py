@@ -94,6 +94,28 @@ class Roots:
     def contains(self, resolved: Path) -> bool:
         return any(resolved == r or resolved.is_relative_to(r) for r in self.paths)
 
+    def check_glob(self, pattern: str) -> None:
+        """Refuse a glob that would list directories outside the roots before anything is listed.
+
+        Each file it matches is still checked with `check`; this only keeps a pattern such as
+        `/etc/*` or `logs/*/../../*` from walking other directories at all.
+        """
+        import glob
+
+        if "\x00" in pattern:
+            raise PathRefused(pattern.replace("\x00", "\\0"), "contains a NUL byte")
+        parts = Path(os.path.expanduser(pattern)).parts
+        first_magic = next((i for i, x in enumerate(parts) if glob.has_magic(x)), len(parts))
+        if ".." in parts[first_magic:]:
+            raise PathRefused(pattern, "'..' after a wildcard could leave the read roots", "name the directory without '..'")
+        base = Path(spec_dir(pattern)).resolve(strict=False)
+        if not self.contains(base):
+            raise PathRefused(
+                pattern,
+                "outside the configured read roots",
+                f"add {base} (or a parent) to the read roots with --root or `roots:` in .incident.yaml",
+            )
+
     def check(self, path: str | os.PathLike[str], *, want: Literal["file", "dir", "any"] = "file") -> Path:
         """Resolve `path` (symlinks included) and return it if it is a regular file/dir inside a root.
 
@@ -136,15 +158,22 @@ class ToolContext:
     roots: Roots
     repo: Path | None = None
     deploy_paths: list[str] = field(default_factory=list)
-    deploys_format: str | None = None
+    deploys_format: str | None = None  # for every deploy source without its own; None = detect
     log_paths: list[str] = field(default_factory=list)  # files or globs
     service: str | None = None
     clock: Clock = system_clock
     max_chars: int = MAX_TOOL_CHARS
+    # A deploy source's own format (keyed by its entry in deploy_paths): sources of different
+    # formats go into one triage. Absent: `deploys_format`, else detected per file.
+    deploy_formats: dict[str, str] = field(default_factory=dict)
 
     @property
     def now(self) -> datetime:
         return self.clock()
+
+    def deploy_format(self, raw: str) -> str | None:
+        """The format to read the deploy source `raw` as; None means detect it from the file."""
+        return self.deploy_formats.get(raw) or self.deploys_format
 
 
 A = TypeVar("A", bound=ToolArgs)

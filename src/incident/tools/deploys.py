@@ -206,40 +206,83 @@ def deploys_from_tags(repo: Path, pattern: str = "v*", *, service: str | None = 
     return sorted(out, key=lambda d: d.started_at)
 
 
+AUTO = ("auto", "detect")
+_MAX_GLOB = 100
+
+
+def check_format(fmt: str | None) -> str | None:
+    """A format name as the operator wrote it: None/auto/detect mean detect; unknown is refused."""
+    if fmt is None or fmt.strip().lower() in AUTO:
+        return None
+    name = fmt.strip().lower()
+    if name not in (*FORMATS, "git-tags"):
+        raise UsageError(f"unknown deploy format {fmt!r}", f"use one of: {', '.join(FORMATS)}, git-tags (or auto to detect)")
+    return name
+
+
+def pair_formats(paths: list[Any], formats: list[str] | str | None) -> list[str | None]:
+    """The format of each deploy source from a repeatable --deploys-format: not given, every file is
+    detected; given once, it is every source's format; given once per source, the Nth names the
+    Nth (auto = detect that one)."""
+    given = [formats] if isinstance(formats, str) else list(formats or [])
+    checked = [check_format(f) for f in given]
+    if not checked:
+        return [None] * len(paths)
+    if len(checked) == 1:
+        return checked * len(paths)
+    if len(checked) != len(paths):
+        raise UsageError(
+            f"--deploys-format given {len(checked)} times for {len(paths)} deploy sources",
+            "give it once (for every source) or once per source, in the same order (auto to detect one)",
+        )
+    return checked
+
+
 def _expand(ctx: ToolContext, raw: str) -> list[str]:
-    if any(c in raw for c in "*?[") and not Path(raw).exists():
-        return sorted(glob.glob(raw))[:100] or [raw]
+    if glob.has_magic(raw) and not Path(raw).exists():
+        ctx.roots.check_glob(raw)
+        return sorted(glob.glob(raw))[:_MAX_GLOB] or [raw]
     return [raw]
 
 
-def _one_source(ctx: ToolContext, raw: str) -> tuple[list[Deploy], SourceNote]:
-    if ctx.deploys_format == "git-tags":
+def _one_source(ctx: ToolContext, raw: str, fmt: str | None) -> tuple[list[Deploy], SourceNote]:
+    if fmt == "git-tags":
         from incident.tools.git_tools import checked_repo
 
         repo = checked_repo(ctx, Path(raw))
         deploys = deploys_from_tags(repo, service=ctx.service)
         return deploys, SourceNote(kind="deploys", path=raw, detail=f"{len(deploys)} release tags (git-tags)")
     path = ctx.roots.check(raw, want="file")
-    report = read_report(path, ctx.deploys_format, service=ctx.service)
+    report = read_report(path, fmt, service=ctx.service)
     return report.deploys, SourceNote(kind="deploys", path=raw, detail=report.summary())
 
 
+def _refusal(e: PathRefused) -> SourceNote:
+    return SourceNote(kind="deploys", path=e.path, refused=True, reason=e.reason, hint=e.hint)
+
+
 def load_deploys(ctx: ToolContext) -> tuple[list[Deploy], list[SourceNote]]:
-    """Every deploy source in the context, oldest first. A refused or unreadable source becomes a
-    note with the reason; it never stops the others."""
+    """Every deploy source in the context, each read as its own format, oldest first. A refused or
+    unreadable source becomes a note with the reason; it never stops the others."""
     raws = list(ctx.deploy_paths)
     if not raws and ctx.deploys_format == "git-tags" and ctx.repo is not None:
         raws = [str(ctx.repo)]
     deploys: list[Deploy] = []
     notes: list[SourceNote] = []
-    for raw in raws:
-        for one in _expand(ctx, str(raw)):
+    for raw in map(str, raws):
+        fmt = ctx.deploy_format(raw)
+        if not ctx.deploy_paths:
+            fmt = "git-tags"
+        try:
+            expanded = _expand(ctx, raw)
+        except PathRefused as e:
+            notes.append(_refusal(e))
+            continue
+        for one in expanded:
             try:
-                got, note = _one_source(ctx, one)
+                got, note = _one_source(ctx, one, fmt)
             except PathRefused as e:
-                notes.append(
-                    SourceNote(kind="deploys", path=e.path, refused=True, reason=e.reason, hint=e.hint)
-                )
+                notes.append(_refusal(e))
                 continue
             except IncidentError as e:
                 notes.append(SourceNote(kind="deploys", path=one, reason=e.message, hint=e.hint))
@@ -351,7 +394,9 @@ __all__ = [
     "deploys_from_tags",
     "detect_format",
     "last_good_before",
+    "check_format",
     "load_deploys",
+    "pair_formats",
     "mark_rolled_back",
     "read_deploys",
     "read_report",
