@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from incident.tools import git, git_walk  # noqa: E402
+from incident.tools import git, git_reader  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / ".data"
 END = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
@@ -97,12 +97,12 @@ def main() -> int:
     retired: list[object] = []
 
     def cold(r: Path) -> object:  # the first query of a process: a new reader, nothing cached
-        retired.extend(git_walk._readers.values())  # closed after the timings, not inside them
-        git_walk._readers.clear()
+        retired.extend(git_reader._readers.values())  # closed after the timings, not inside them
+        git_reader._readers.clear()
         return git.recent_commits(r, since=since, max_count=50)
 
     def uncached(r: Path) -> object:  # the reader's process is warm, but no object is parsed yet
-        for reader in list(git_walk._readers.values()):
+        for reader in list(git_reader._readers.values()):
             reader.commits.clear()
             reader.trees.clear()
         return git.recent_commits(r, since=since, max_count=50)

@@ -18,7 +18,7 @@ from tests.git_fixtures import T0, commit, git, init
 
 from incident.models import Commit
 from incident.tools import git as g
-from incident.tools import git_walk
+from incident.tools import git_reader
 
 _ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": os.devnull}
 _NAMES = ["a.txt", "src/app.py", "src/lib/util.py", "src/lib/db.py", "docs/readme.md", "café/ü.txt",
@@ -132,33 +132,33 @@ def test_a_shallow_clone_ends_where_git_log_ends(tmp_path: Path) -> None:
 def test_one_reader_per_repository_sees_new_commits_and_repacks(tmp_path: Path) -> None:
     repo = init(tmp_path / "r")
     commit(repo, "first", {"a.txt": "1"}, T0)
-    git_walk.close_readers()
+    git_reader.close_readers()
     assert [c.subject for c in g.recent_commits(repo)] == ["first"]
-    (reader,) = git_walk._readers.values()
+    (reader,) = git_reader._readers.values()
     commit(repo, "second", {"b.txt": "2"}, T0 + timedelta(minutes=1))
     assert [c.subject for c in g.recent_commits(repo)] == ["second", "first"]
     git(repo, "gc", "-q")  # loose objects move into a pack the reader has not opened yet
     commit(repo, "third", {"a.txt": "3"}, T0 + timedelta(minutes=2))
     got = g.recent_commits(repo)
     assert [c.subject for c in got] == ["third", "second", "first"] and got[0].files == ["a.txt"]
-    assert list(git_walk._readers.values()) == [reader] and reader.alive
+    assert list(git_reader._readers.values()) == [reader] and reader.alive
 
 
 def test_a_dead_reader_falls_back_to_git_log_then_restarts(tmp_path: Path) -> None:
     repo = init(tmp_path / "r")
     commit(repo, "first", {"a.txt": "1"}, T0)
     g.recent_commits(repo)
-    (reader,) = [r for k, r in git_walk._readers.items() if k == str(g._open(repo).gitdir)]
+    (reader,) = [r for k, r in git_reader._readers.items() if k == str(g._open(repo).gitdir)]
     reader._proc.kill()
     reader._proc.wait()
-    git_walk._readers[str(g._open(repo).gitdir)] = reader  # as if it died between two queries
+    git_reader._readers[str(g._open(repo).gitdir)] = reader  # as if it died between two queries
     assert not reader.alive
     assert [c.subject for c in g.recent_commits(repo)] == ["first"]  # a new reader
-    assert git_walk._readers[str(g._open(repo).gitdir)] is not reader
-    reader2 = git_walk._readers[str(g._open(repo).gitdir)]
+    assert git_reader._readers[str(g._open(repo).gitdir)] is not reader
+    reader2 = git_reader._readers[str(g._open(repo).gitdir)]
     reader2._stdin.close()  # dies in the middle of a query: the query still answers, via git log
     assert [c.subject for c in g.recent_commits(repo)] == ["first"]
-    assert str(g._open(repo).gitdir) not in git_walk._readers or git_walk._readers[str(g._open(repo).gitdir)] is not reader2
+    assert str(g._open(repo).gitdir) not in git_reader._readers or git_reader._readers[str(g._open(repo).gitdir)] is not reader2
 
 
 def test_an_empty_repository_still_says_so(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_a_commit_in_a_legacy_encoding_keeps_its_subject() -> None:
     body = (b"tree " + b"1" * 40 + b"\nauthor J\xf6rg <j@example.com> 1795262400 +0100\n"
             b"committer J\xf6rg <j@example.com> 1795262460 +0100\nencoding ISO-8859-1\n\n"
             b"\n  R\xe9paration du cache\n  suite\n\ncorps\n")  # fmt: skip
-    c = git_walk._parse_commit("ab" * 20, body)
+    c = git_reader._parse_commit("ab" * 20, body)
     assert c.subject == "Réparation du cache suite" and c.author == "Jörg <j@example.com>"
     assert c.committed == 1795262460 and c.parents == ()
     assert datetime.fromtimestamp(c.authored, UTC) == datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
