@@ -277,3 +277,12 @@ def test_label_commands_needs_the_exact_string(tmp_path: Path) -> None:
         assert out.vetted is False and out.runbook_id is None, near
     smuggled = label_commands([ProposedCommand(action="x", command=base + "\nrm -rf /")], vetted)[0]
     assert smuggled.destructive is True
+
+
+def test_a_runbook_step_without_a_command_keeps_its_runbook_label() -> None:
+    step = ProposedCommand(action="Pause further deploys of the service", command=None, vetted=True, runbook_id="rb")
+    out = label_commands([ProposedCommand(action="Pause further deploys of the service"),
+                          ProposedCommand(action="Pause further deploys of the service", command="deployctl pause")], [step])  # fmt: skip
+    assert (out[0].vetted, out[0].runbook_id) == (True, "rb")
+    # a command added to the runbook's commandless step is the model's command: not vetted
+    assert (out[1].vetted, out[1].runbook_id) == (False, None)

@@ -254,11 +254,13 @@ def is_destructive(command: str) -> bool:
 
 def label_commands(proposed: list[ProposedCommand], vetted: list[ProposedCommand]) -> list[ProposedCommand]:
     """Label commands a model proposed: vetted only when the command string is exactly one a
-    runbook rendered; destructive if it looks destructive, the runbook says so, or the model did."""
+    runbook rendered (or, for a step with no command, its action text is exactly the runbook's);
+    destructive if it looks destructive, the runbook says so, or the model did."""
     by_command = {v.command: v for v in vetted if v.vetted and v.command}
+    by_action = {v.action: v for v in vetted if v.vetted and not v.command}
     out: list[ProposedCommand] = []
     for p in proposed:
-        match = by_command.get(p.command) if p.command else None
+        match = by_command.get(p.command) if p.command else by_action.get(p.action)
         destructive = p.destructive or (p.command is not None and is_destructive(p.command))
         out.append(
             p.model_copy(
