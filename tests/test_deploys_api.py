@@ -106,7 +106,7 @@ def test_load_deploys_reads_in_roots_and_notes_the_rest(tmp_path: Path, tagged: 
     assert [d.id for d in deploys] == [str(i) for i in range(1, 9)] and {d.service for d in deploys} == {"checkout"}
     by_path = {n.path: n for n in notes}
     assert by_path[str(helm)].detail.startswith("8 deploys (helm)")
-    assert "bad.jsonl: not readable" in by_path[str(bad)].reason and not by_path[str(bad)].refused
+    assert "bad.jsonl: not valid JSON at line 1" in by_path[str(bad)].reason and not by_path[str(bad)].refused
     assert by_path[str(outside)].refused and "outside" in by_path[str(outside)].reason
     assert by_path[str(link)].refused and "is a link to" in by_path[str(link)].hint
     assert by_path[str(root / "missing.json")].refused

@@ -25,7 +25,7 @@ class _Strict(BaseModel):
 
 class DeploySource(_Strict):
     path: str
-    format: str | None = None  # jsonl, csv, helm, argocd, heroku, github, git-tags; None = detect
+    format: str | None = None  # jsonl, csv, helm, argocd, heroku, github, flux, git-tags; None = detect
 
 
 class ServiceConfig(_Strict):

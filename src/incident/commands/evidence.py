@@ -119,7 +119,7 @@ def deploys(
         list[str] | None,
         typer.Option(
             "--deploys-format",
-            help="jsonl, csv, helm, argocd, heroku, github, git-tags or auto (the default: detect each file). Once: every file. "
+            help="jsonl, csv, helm, argocd, heroku, github, flux, git-tags or auto (the default: detect each file). Once: every file. "
             "Once per file: the Nth names the Nth (auto to detect one).",
             show_default=False,
         ),

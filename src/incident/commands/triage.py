@@ -41,7 +41,7 @@ def triage(
         list[str] | None,
         typer.Option(
             "--deploys-format",
-            help="jsonl, csv, helm, argocd, heroku, github, git-tags or auto (the default: detect each file). "
+            help="jsonl, csv, helm, argocd, heroku, github, flux, git-tags or auto (the default: detect each file). "
             "Once: every source. Once per --deploys: the Nth names the Nth, e.g. "
             "--deploys helm.json --deploys-format helm --deploys deploys.csv --deploys-format auto.",
         ),

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from incident.errors import UsageError
 from incident.tools.deploy_values import (
     Counts,
     Row,
@@ -25,7 +26,7 @@ from incident.tools.deploy_values import (
     text,
 )
 
-FORMATS = ("jsonl", "csv", "helm", "argocd", "heroku", "github")
+FORMATS = ("jsonl", "csv", "helm", "argocd", "heroku", "github", "flux")
 
 # ---------------------------------------------------------------- generic records (jsonl, csv)
 
@@ -76,9 +77,12 @@ def record(raw: dict[str, Any], source: str) -> Row | None:
     sha, version = text(vals.get("sha"), 80), text(vals.get("version"), 120)
     if sha and not looks_like_sha(sha):
         version, sha = version or sha, None  # a `ref` that is a branch or tag name
+    ident = text(vals.get("id"), 120)
+    if sha is None and looks_like_sha(ident):
+        sha = ident  # `revision: 3f9c2e1` is a commit (Argo CD, Flux); `revision: 12` is not
     description = text(vals.get("description"), 500)
     return {
-        "id": text(vals.get("id"), 120),
+        "id": ident,
         "service": text(vals.get("service"), 120),
         "environment": text(vals.get("environment"), 80),
         "version": version,
@@ -116,6 +120,8 @@ def _time_of(raw: dict[str, Any]) -> datetime | None:
 def jsonl_rows(lines: Iterable[bytes], counts: Counts) -> Iterator[Row]:
     """Lazy rows ({started_at, _raw}); `expand` normalises the few that are kept."""
     for n, line in enumerate(lines, 1):
+        if n == 1 and line.startswith(b"\xef\xbb\xbf"):  # a BOM (Windows editors, PowerShell's utf8BOM)
+            line = line[3:]
         if not line.strip():
             continue
         counts.rows += 1
@@ -139,6 +145,12 @@ def csv_rows(stream: io.TextIOBase, counts: Counts) -> Iterator[Row]:
     delimiter = max(",\t;|", key=header_line.count)
     header = next(csv.reader([header_line], delimiter=delimiter), [])
     times = [i for i, h in enumerate(header) if canonical_key(h) == "at"]
+    if not times and header_line.strip():
+        shown = (", ".join(h.strip()[:30] for h in header[:8]) or header_line.strip())[:100]
+        raise UsageError(
+            f"no time column in the CSV header ({shown})",
+            "the first row must name the columns, one of them the deploy time: at, time, timestamp, deployed_at, created_at...",
+        )
     reader = csv.reader(stream, delimiter=delimiter)
     for n, cells in enumerate(reader, 2):
         if not cells or not any(c.strip() for c in cells):
@@ -179,3 +191,10 @@ def csv_header_ok(line: str) -> bool:
         return False
     keys = {canonical_key(c.strip().strip('"')) for c in line.split(delimiter)}
     return "at" in keys
+
+
+def csv_headerless(line: str) -> bool:
+    """A first row of values (a time among them) rather than column names."""
+    delimiter = max(",\t;|", key=line.count)
+    cells = line.split(delimiter)
+    return len(cells) > 1 and any(parse_time(c.strip().strip('"')) for c in cells[:12])

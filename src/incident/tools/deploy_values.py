@@ -61,14 +61,19 @@ def parse_time(value: Any) -> datetime | None:
         dt = _slow_time(text)
         if dt is None:
             return None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    # Go's zero time (0001-01-01, what a never-set field marshals to) and typos are no deploy time.
+    return dt if _MIN_EPOCH < dt.timestamp() < _MAX_EPOCH else None
+
+
+_UTC_WORD = re.compile(r"(?:\s*(?:UTC|GMT|Z)|(?<=\d)[zZ])$")
 
 
 def _slow_time(text: str) -> datetime | None:
-    if text[-1] in "Zz":
-        text = text[:-1] + "+00:00"
+    # "2026-11-21 14:00:00 UTC" (Rails, Postgres, many CI exports) and a trailing Z
+    text, n = _UTC_WORD.subn("", text)
+    if n and not re.search(r"[+-]\d\d:?\d\d$", text):
+        text += "+00:00"
     text = _FRACTION.sub(r"\1", text)
     try:
         return datetime.fromisoformat(text)
@@ -81,7 +86,8 @@ def _slow_time(text: str) -> datetime | None:
             return datetime.fromisoformat(f"{m.group(1)}T{clock}{m.group(3)}")
         except ValueError:
             return None
-    for fmt in ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%d/%b/%Y:%H:%M:%S %z"):
+    for fmt in ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%d/%b/%Y:%H:%M:%S %z", "%Y/%m/%d %H:%M:%S",
+                "%Y/%m/%d %H:%M:%S%z", "%Y/%m/%d %H:%M"):  # fmt: skip
         try:
             return datetime.strptime(text, fmt)
         except ValueError:
@@ -100,7 +106,11 @@ _ROLLBACK_TO = re.compile(r"\broll(?:ed)?[ -]?back (?:to )?(?:revision |release 
 
 
 def looks_like_sha(v: str | None) -> bool:
-    return bool(v) and bool(_SHA.match(v or "")) and any(c.isdigit() for c in v or "")
+    """A git commit id: hex with a digit, and a letter unless full length (a build number or a
+    date such as 20261121 is all digits; a short sha almost never is)."""
+    if not v or not _SHA.match(v) or not any(c.isdigit() for c in v):
+        return False
+    return len(v) in (40, 64) or any(c in "abcdefABCDEF" for c in v)
 
 
 def text(v: Any, limit: int = 300) -> str | None:
@@ -108,7 +118,7 @@ def text(v: Any, limit: int = 300) -> str | None:
     if v is None or isinstance(v, bool):
         return None
     if isinstance(v, dict):
-        for k in ("email", "login", "username", "name", "id"):
+        for k in ("email", "login", "username", "name", "id", "sha", "oid"):
             if isinstance(v.get(k), (str, int)):
                 return text(v[k], limit)
         return None
@@ -120,17 +130,21 @@ def text(v: Any, limit: int = 300) -> str | None:
 
 _STATUS = {
     **dict.fromkeys(
+        # helm keeps an uninstalled release's last revision (--keep-history): it was deployed and
+        # worked, and `helm rollback` to it is how the release comes back.
         "succeeded success successful ok done complete completed deployed superseded healthy synced finished "
-        "pass passed released live active inactive true".split(),
+        "pass passed released live active inactive true uninstalled".split(),
         "succeeded",
     ),
     **dict.fromkeys(
-        "fail failed failure error errored crashed aborted cancelled canceled timeout timed_out false".split(),
+        "fail failed failure error errored crashed aborted cancelled canceled timeout timed_out false "
+        "terminal stopped failed_continue abandoned degraded".split(),  # terminal, stopped: Spinnaker
         "failed",
     ),
     **dict.fromkeys(
         "pending pending_install pending_upgrade pending_rollback in_progress inprogress running started queued "
-        "deploying progressing uninstalling waiting syncing terminating".split(),
+        "deploying progressing uninstalling waiting syncing terminating not_started buffered paused suspended "
+        "requested building".split(),
         "in_progress",
     ),
     **dict.fromkeys("rolled_back rolledback reverted rollbacked".split(), "rolled_back"),

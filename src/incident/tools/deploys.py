@@ -27,7 +27,7 @@ from incident.models import Deploy, SourceNote
 from incident.tools import deploy_docs as docs
 from incident.tools import deploy_formats as fm
 from incident.tools.base import PathRefused, Tool, ToolArgs, ToolContext, ToolResult, cap_text
-from incident.tools.deploy_io import MISSING, detect_format, head, load_doc, open_bytes, sniff
+from incident.tools.deploy_io import BOM_AND_SPACE, MISSING, detect_format, head, load_doc, open_bytes, sniff
 from incident.tools.deploy_rollbacks import last_good_before, mark_rolled_back
 
 FORMATS = fm.FORMATS
@@ -46,8 +46,11 @@ class DeployRead:
     skipped: int = 0
     dropped_old: int = 0
     first_problem: str = ""
+    empty: bool = False
 
     def summary(self) -> str:
+        if self.empty:
+            return "empty file, no deploys"
         s = f"{len(self.deploys)} deploys ({self.format})"
         if self.skipped:
             s += f", {self.skipped} unreadable rows skipped (first: {self.first_problem})"
@@ -65,6 +68,7 @@ _PARSERS: dict[str, _DocParser] = {
     "argocd": docs.argocd_rows,
     "heroku": docs.heroku_rows,
     "github": docs.github_rows,
+    "flux": docs.flux_rows,
 }
 
 
@@ -86,7 +90,11 @@ def _rows(path: Path, fmt: str, doc: Any, counts: fm.Counts, service: str | None
 
 
 def read_report(path: Path, fmt: str | None = None, *, service: str | None = None) -> DeployRead:
-    """Read one deploy source; like `read_deploys` but says what was skipped and dropped."""
+    """Read one deploy source; like `read_deploys` but says what was skipped and dropped.
+
+    Raises UsageError naming the file when nothing in it can be read; when a format was named and
+    the content says otherwise, the hint names the format it looks like.
+    """
     path = Path(path)
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(
@@ -94,8 +102,16 @@ def read_report(path: Path, fmt: str | None = None, *, service: str | None = Non
             f"use one of: {', '.join(FORMATS)} (or git-tags for a repository)",
         )
     first_bytes = head(path)
-    if not first_bytes.strip():
-        return DeployRead(str(path), fmt or "jsonl")
+    if not first_bytes.lstrip(BOM_AND_SPACE):
+        return DeployRead(str(path), fmt or "empty", empty=True)
+    try:
+        return _read(path, fmt, first_bytes, service)
+    except UsageError as e:
+        message = e.message if str(path) in e.message else f"{path}: {e.message}"
+        raise UsageError(message, _format_hint(path, fmt, first_bytes) or e.hint) from None
+
+
+def _read(path: Path, fmt: str | None, first_bytes: bytes, service: str | None) -> DeployRead:
     doc: Any = MISSING
     if fmt is None:
         fmt, doc = sniff(path, first_bytes)
@@ -111,6 +127,19 @@ def read_report(path: Path, fmt: str | None = None, *, service: str | None = Non
             f"check the file, or name its format with --deploys-format ({', '.join(FORMATS)})",
         )
     return DeployRead(str(path), fmt, deploys, counts.rows, counts.skipped, dropped, counts.first_problem)
+
+
+def _format_hint(path: Path, forced: str | None, first_bytes: bytes) -> str:
+    """When the operator named a format the file is not in: the one it looks like."""
+    if forced is None:
+        return ""
+    try:
+        looks = sniff(path, first_bytes)[0]
+    except IncidentError:
+        return ""
+    if looks == forced:
+        return ""
+    return f"it looks like {looks}: use --deploys-format {looks}, or auto to detect it"
 
 
 def read_deploys(path: Path, fmt: str | None = None, *, service: str | None = None) -> list[Deploy]:
@@ -184,26 +213,38 @@ def _finish(lazy: list[fm.Row], service: str | None, counts: fm.Counts) -> list[
 # ---------------------------------------------------------------- tags and the toolbox
 
 
-def deploys_from_tags(repo: Path, pattern: str = "v*", *, service: str | None = None) -> list[Deploy]:
-    """Release tags as deploys (id and version = tag name), oldest first. Status is unknown:
-    a tag says what was released, not whether the rollout worked."""
+# Release tags as teams name them: v1.2.3, 1.2.3, release-2026-11-21. In a monorepo a service's
+# own tags (checkout/v1.2.3, checkout-v1.2.3) are the ones that say it was released.
+_RELEASE_TAGS = ("v[0-9]*", "[0-9]*", "release-*", "release/*", "rel-*")
+_SERVICE_TAGS = ("{}/*", "{}-v[0-9]*", "{}-[0-9]*", "{}_v[0-9]*")
+
+
+def deploys_from_tags(repo: Path, pattern: str | None = None, *, service: str | None = None) -> list[Deploy]:
+    """Release tags as deploys (id and version = tag name), oldest first; the time is the tagger's
+    date for an annotated tag and the commit's for a lightweight one. Status is unknown: a tag says
+    what was released, not whether the rollout worked. Without `pattern`, the service's own tags if
+    it has any, else the usual release tag names."""
     from incident.tools import git
 
-    tags = git.list_tags(repo, pattern, max_count=1000)
+    def tags_of(patterns: tuple[str, ...]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for p in patterns:
+            try:
+                found.update((t.name, t) for t in git.list_tags(repo, p, max_count=1000) if t.at is not None)
+            except UsageError:  # a service name no tag pattern can hold
+                continue
+        return found
+
+    found = {}
+    if pattern is None and service:
+        found = tags_of(tuple(p.format(service) for p in _SERVICE_TAGS))
+    if not found:
+        found = tags_of((pattern,) if pattern else _RELEASE_TAGS)
     out = [
-        Deploy(
-            id=t.name,
-            service=service,
-            version=t.name,
-            sha=t.sha,
-            started_at=t.at,
-            description="release tag",
-            source="git-tags",
-        )
-        for t in tags
-        if t.at is not None
+        Deploy(id=t.name, service=service, version=t.name, sha=t.sha, started_at=t.at, description="release tag", source="git-tags")
+        for t in found.values()
     ]
-    return sorted(out, key=lambda d: d.started_at)
+    return sorted(out, key=lambda d: d.started_at)[-1000:]
 
 
 AUTO = ("auto", "detect")
