@@ -172,8 +172,13 @@ def test_truncated_json_says_so(tmp_path: Path) -> None:
         dp.read_deploys(p)
     broken = tmp_path / "broken.json"
     broken.write_text('[{"revision": 1,, "updated": "2026-11-21T14:00:00Z"}]')
-    with pytest.raises(UsageError, match="broken.json: not valid JSON at line 1 column 17"):
+    with pytest.raises(UsageError, match=r"broken.json: .*entry 1: not valid JSON at line 1 \(Expecting property name"):
         dp.read_deploys(broken)
+    big = tmp_path / "records.json"  # an array of deploy-log records, cut mid-way: what was read is kept
+    rows = [{"at": z(T0 + timedelta(minutes=i)), "id": f"d{i}", "description": "x" * 300} for i in range(5000)]
+    big.write_text(json.dumps(rows, indent=1)[:-40_000])
+    report = dp.read_report(big)
+    assert 4000 < len(report.deploys) < 5000 and report.skipped == 1 and "truncated?" in report.first_problem
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from incident.errors import UsageError
 from incident.tools.deploy_values import (
@@ -136,6 +136,54 @@ def jsonl_rows(lines: Iterable[bytes], counts: Counts) -> Iterator[Row]:
         at = _time_of(obj)
         if at is None:
             counts.skip(f"line {n}", "no readable deploy time")
+            continue
+        yield {"started_at": at, "_raw": obj, "source": "jsonl"}
+
+
+_CHUNK = 1 << 20
+_MAX_ENTRY = 16 << 20  # one record larger than this is not a deploy
+
+
+def array_rows(stream: IO[bytes], counts: Counts) -> Iterator[Row]:
+    """Lazy rows from one top-level JSON array of records, decoded element by element: a 200 MB
+    export costs the memory of one chunk, not the gigabyte `json.loads` would take."""
+    reader = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace")
+    buf, pos, eof, n, line = "", 0, False, 0, 1
+
+    def more() -> bool:
+        nonlocal buf, pos, eof, line
+        chunk = reader.read(_CHUNK)
+        eof = not chunk
+        line += buf.count("\n", 0, pos)
+        buf, pos = buf[pos:] + chunk, 0
+        return not eof
+
+    more()
+    while True:
+        while True:  # to the next element: past whitespace, the opening bracket and commas
+            while pos < len(buf) and buf[pos] in " \t\r\n,[":
+                pos += 1
+            if pos < len(buf) or not more():
+                break
+        if pos >= len(buf):
+            counts.skip(f"entry {n + 1}", "the array ends before its closing ] (truncated?)")
+            return
+        if buf[pos] == "]":
+            return
+        try:
+            obj, end = _DECODER.raw_decode(buf, pos)
+        except json.JSONDecodeError as e:
+            if not eof and len(buf) - pos < _MAX_ENTRY and more():
+                continue
+            counts.rows += 1
+            where = f"line {line + buf.count(chr(10), 0, e.pos)}"
+            counts.skip(f"entry {n + 1}", f"not valid JSON at {where} ({e.msg}; truncated?)" if e.pos >= len(buf.rstrip()) or e.msg.startswith("Unterminated") else f"not valid JSON at {where} ({e.msg})")
+            return
+        pos, n = end, n + 1
+        counts.rows += 1
+        at = _time_of(obj) if isinstance(obj, dict) else None
+        if at is None:
+            counts.skip(f"entry {n}", "not an object with a readable deploy time")
             continue
         yield {"started_at": at, "_raw": obj, "source": "jsonl"}
 

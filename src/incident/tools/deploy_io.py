@@ -155,6 +155,17 @@ def _first_json_line(s: bytes) -> dict[str, Any] | None:
     return None
 
 
+def _first_array_item(s: bytes) -> Any:
+    text = s.decode("utf-8", "replace")
+    pos = 1
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    try:
+        return _DECODER.raw_decode(text, pos)[0]
+    except ValueError:
+        return None  # an element longer than the head: let the whole document decide
+
+
 def sniff(path: Path, first_bytes: bytes) -> tuple[str, Any]:
     """(format, parsed document or MISSING) from the file's first bytes."""
     s = first_bytes.lstrip(BOM_AND_SPACE)
@@ -167,6 +178,8 @@ def sniff(path: Path, first_bytes: bytes) -> tuple[str, Any]:
     if obj is not None:
         kind = classify_doc(obj)
         return (kind, MISSING) if kind == "jsonl" else (kind, load_doc(path))
+    if s[:1] == b"[" and classify_doc([_first_array_item(s)]) == "jsonl":
+        return "jsonl", MISSING  # an array of deploy-log records: streamed, never loaded whole
     if s[:1] in (b"{", b"["):
         doc = load_doc(path)
         return classify_doc(doc), doc

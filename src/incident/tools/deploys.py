@@ -76,11 +76,14 @@ def _rows(path: Path, fmt: str, doc: Any, counts: fm.Counts, service: str | None
     if fmt in _PARSERS:
         yield from _PARSERS[fmt](load_doc(path) if doc is MISSING else doc, counts, service)
         return
-    if fmt == "jsonl" and doc is MISSING and head(path).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"[":
+    if fmt == "jsonl" and doc is MISSING:
         with open_bytes(path) as f:
-            yield from fm.jsonl_rows(f, counts)
+            if head(path).lstrip(BOM_AND_SPACE)[:1] == b"[":
+                yield from fm.array_rows(f, counts)
+            else:
+                yield from fm.jsonl_rows(f, counts)
     elif fmt == "jsonl":
-        yield from fm.records_rows(load_doc(path) if doc is MISSING else doc, counts)
+        yield from fm.records_rows(doc, counts)
     else:
         with (
             open_bytes(path) as f,
