@@ -7,7 +7,9 @@ A scenario folder holds:
   deploys/ (one or more deploy history files) or deploys.* at the top
   logs/ (log files, any depth)
   expect.yaml   what the triage must find (see `Expect`)
-  scenario.yaml optional: service, symptom, title, alert, started, now, paths, deploys format
+  scenario.yaml optional: service, symptom, title, alert, started, now, paths, deploys format,
+                mitigated_at (when the operator applied the mitigation: the verify phase measures
+                the runbook's checks from then)
   scripted/     optional: recorded answers for `--engine scripted`
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,10 +26,11 @@ from incident.clock import Clock, fixed_clock, iso, parse_when, system_clock, to
 from incident.config import Settings
 from incident.errors import UsageError
 from incident.journal import Workspace
-from incident.models import SCHEMA_VERSION, Classification, Severity
+from incident.models import SCHEMA_VERSION, CheckStatus, Classification, Severity
 from incident.yaml_load import load_yaml_model
 
 DEFAULT_TOLERANCE_MINUTES = 2.0
+VerifyStatus = Literal["working", "partially working", "not working", "unknown"]
 MAX_LOG_FILES = 200
 
 
@@ -44,6 +47,10 @@ class Expect(_Strict):
     severity: Severity | None = None
     runbook: str | None = Field(default=None, description="The runbook id that must match; null: none may match.")
     vetted_commands: list[str] = Field(default_factory=list, description="Commands that must be proposed, vetted, verbatim.")
+    verify_status: VerifyStatus | None = Field(default=None, description="The verify phase's verdict on the mitigation.")
+    verify_checks: dict[str, CheckStatus] = Field(
+        default_factory=dict, description="Runbook verify check (its description, or its pattern) -> pass, fail, pending or unknown."
+    )
 
 
 class ScenarioFile(_Strict):
@@ -57,6 +64,9 @@ class ScenarioFile(_Strict):
     deploys: list[str] = Field(default_factory=list)
     deploys_format: str | None = None
     logs: list[str] = Field(default_factory=list)
+    mitigated_at: datetime | None = Field(
+        default=None, description="When the operator applied the mitigation, recorded as `incident mark ID mitigated --at T` would."
+    )
 
 
 class ExpectationResult(BaseModel):
@@ -77,6 +87,7 @@ class DryRunReport(BaseModel):
     notices: list[str] = Field(default_factory=list)
     passed: bool = False
     triage: dict[str, Any] | None = None  # the triage's JSON contract, to see why something failed
+    verify_checks: list[dict[str, Any]] = Field(default_factory=list)  # the runbook's checks as the verify phase measured them
 
 
 def _load(path: Path, model: type[Any], required: bool) -> tuple[Any, set[str]]:
@@ -226,6 +237,7 @@ def evaluate(expect: Expect, given: set[str], contract: dict[str, Any]) -> list[
         got_rb = (contract.get("runbook") or {}).get("id")
         reasons = "; ".join((contract.get("runbook") or {}).get("reasons") or [])
         out.append(ExpectationResult(name="runbook", expected=expect.runbook, actual=got_rb, passed=got_rb == expect.runbook, note=reasons))
+    out += _verify_expectations(expect, given, contract)
     proposed = contract.get("mitigations") or []
     for cmd in expect.vetted_commands:
         hit = next((m for m in proposed if m.get("command") == cmd), None)
@@ -233,6 +245,30 @@ def evaluate(expect: Expect, given: set[str], contract: dict[str, Any]) -> list[
         found = "proposed, vetted" if ok else ("proposed but not vetted" if hit else "not proposed")
         note = "" if hit else "proposed: " + " | ".join(m["command"] for m in proposed if m.get("command"))[:400]
         out.append(ExpectationResult(name="vetted command", expected=cmd, actual=found, passed=ok, note=note))
+    return out
+
+
+def _verify_output(contract: dict[str, Any]) -> dict[str, Any]:
+    return next((p.get("output") or {} for p in contract.get("phases") or [] if p.get("phase") == "verify"), {})
+
+
+def _verify_expectations(expect: Expect, given: set[str], contract: dict[str, Any]) -> list[ExpectationResult]:
+    verify = _verify_output(contract)
+    out: list[ExpectationResult] = []
+    if "verify_status" in given:
+        got = verify.get("status")
+        out.append(ExpectationResult(name="verify status", expected=expect.verify_status, actual=got,
+                                     passed=got == expect.verify_status, note=str(verify.get("summary") or "")[:300]))
+    checks = verify.get("checks") or []
+    for key, want in expect.verify_checks.items():
+        hit = next((c for c in checks if key in (c.get("description"), c.get("pattern"))), None)
+        if hit is None:
+            known = " | ".join(str(c.get("description") or c.get("pattern")) for c in checks)
+            note = f"the verify phase measured: {known}" if known else "the verify phase measured no runbook check"
+            out.append(ExpectationResult(name="verify check", expected=f"{key}: {want}", actual="not measured", passed=False, note=note[:400]))
+            continue
+        out.append(ExpectationResult(name="verify check", expected=f"{key}: {want}", actual=f"{key}: {hit.get('status')}",
+                                     passed=hit.get("status") == want, note=str(hit.get("note") or "")[:300]))
     return out
 
 
@@ -283,13 +319,27 @@ def dry_run(
             now=now, roots=[scenario, tmp], severity=None,
         )
         clock = fixed_clock(now)
-        result = run_triage(req, settings=settings, workspace=Workspace(tmp / "incidents", clock), clock=clock, ui=None)
+        workspace = Workspace(tmp / "incidents", clock)
+        resume = _record_mitigation(req, workspace, spec.mitigated_at, now) if spec.mitigated_at else None
+        result = run_triage(req, settings=settings, workspace=workspace, clock=clock, ui=None, resume=resume)
         contract = result.contract()
     results = evaluate(expect, given, contract)
     return DryRunReport(
         runbook=str(runbook), scenario=str(scenario), engine=engine, incident_id=contract.get("incident_id"),
         expectations=results, notices=list(result.notices), passed=all(r.passed for r in results), triage=contract,
+        verify_checks=list(_verify_output(contract).get("checks") or []),
     )
+
+
+def _record_mitigation(req: Any, workspace: Workspace, at: datetime, now: datetime) -> str:
+    """Open the incident and record the operator's mitigation time before the walk, as `incident
+    mark ID mitigated --at T` would; the triage then continues it and verifies against that time."""
+    from incident.comms import mark
+    from incident.triage import start
+
+    journal = start(req, workspace)
+    mark(journal, "mitigated", at=to_utc(at), now=now)
+    return journal.id
 
 
 def junit_xml(report: DryRunReport) -> str:

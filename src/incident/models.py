@@ -262,6 +262,35 @@ class FixOutput(PhaseOutput):
     not_addressed: list[str] = Field(default_factory=list)
 
 
+CheckStatus = Literal["pass", "fail", "pending", "unknown"]
+
+
+class VerifyCheckResult(Model):
+    """One runbook verify check measured on the logs after the mitigation (see `verify_checks`).
+
+    Counts are log records (a line and its stack trace) matching the pattern, per whole minute.
+    """
+
+    description: str = ""
+    pattern: str
+    max_per_minute: float
+    within_minutes: int
+    status: CheckStatus = "unknown"
+    deadline: datetime | None = None  # mitigation + within_minutes
+    deadline_reached: bool = False  # a whole minute of logs at or after the deadline was read
+    last_minute_at: datetime | None = None
+    last_minute_count: int | None = None
+    worst_minute_at: datetime | None = None  # the worst whole minute at or after the deadline
+    worst_minute_count: int | None = None
+    under_since: datetime | None = None  # first minute of the run at or under the limit that lasts to the end
+    before_per_min: float | None = None  # mean over the minutes just before the mitigation
+    matches_after: int = 0
+    minutes_after: int = 0  # whole minutes of logs read after the mitigation
+    series_start: datetime | None = None
+    series: list[int] = Field(default_factory=list)  # matches per minute from series_start (the last hours only)
+    note: str = ""
+
+
 class VerifyOutput(PhaseOutput):
     mitigation_at: datetime | None = None
     errors_per_min_before: float | None = None
@@ -273,6 +302,7 @@ class VerifyOutput(PhaseOutput):
     residual_issues: list[str] = Field(default_factory=list)
     fix_still_needed: bool = True
     next_step: str = ""
+    checks: list[VerifyCheckResult] = Field(default_factory=list)  # the matched runbook's verify checks
 
 
 class ActionItem(Model):

@@ -29,6 +29,7 @@ from incident.models import (
     ErrorTimeline,
     FixOutput,
     ReviewOutput,
+    VerifyCheckResult,
     VerifyOutput,
 )
 from incident.state import IncidentState
@@ -106,6 +107,7 @@ class MitigationAndFix(BaseModel):
     narrative: str
     applied: list[AppliedAction] = Field(default_factory=list)
     effectiveness: str
+    verify_checks: list[VerifyCheckResult] = Field(default_factory=list)  # the runbook's checks, as the verify phase measured them
     residual_issues: list[str] = Field(default_factory=list)
     fix_plan: list[str] = Field(default_factory=list)
     fix_deployed: bool = False

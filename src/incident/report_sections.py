@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from incident.models import VerifyOutput
 from incident.report import (
     ActionItemRow,
     AppliedAction,
@@ -162,6 +163,7 @@ def mitigation(f: _Facts) -> MitigationAndFix:
         narrative = "No mitigation was recorded in the journal. " + todo("what restored service, if anything (a restart, a rollback, a config change) and when")
     if v and v.status != "unknown":
         eff = f"{v.status}: errors per minute {_rate(v.errors_per_min_before)} before, {_rate(v.errors_per_min_after)} after."
+        eff += _checks_text(v)
     elif applied or st.mitigated_at:
         eff = todo("whether the mitigation worked (the error rate before and after it)")
     else:
@@ -171,7 +173,9 @@ def mitigation(f: _Facts) -> MitigationAndFix:
         narrative=narrative,
         applied=applied,
         effectiveness=eff,
-        residual_issues=list(v.residual_issues) if v else [],
+        verify_checks=list(v.checks) if v else [],
+        # The checks have their own table; their residual lines would say it twice.
+        residual_issues=[r for r in v.residual_issues if not (v.checks and r.startswith("runbook check "))] if v else [],
         fix_plan=list(fx.plan) if fx and fx.plan else [todo("the proper fix (planned or applied)")],
         fix_deployed=deployed,
         files_changed=list(fx.files_to_change) if fx and fx.files_to_change else [todo("the files the fix changes")],
@@ -179,6 +183,15 @@ def mitigation(f: _Facts) -> MitigationAndFix:
         mitigation_removable_after_fix=fx.mitigation_removable_after_fix if fx else None,
         not_addressed=list(fx.not_addressed) if fx else [],
     )
+
+
+def _checks_text(v: VerifyOutput) -> str:
+    judged = [c for c in v.checks if c.status != "unknown"]
+    if not judged:
+        return ""
+    failed = [c.description or c.pattern for c in judged if c.status == "fail"]
+    text = f" The runbook's verify checks: {sum(c.status == 'pass' for c in judged)} of {len(v.checks)} passed"
+    return text + (f"; failed: {', '.join(failed)}." if failed else ".")
 
 
 def contributing(f: _Facts) -> list[str]:

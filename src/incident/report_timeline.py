@@ -147,7 +147,9 @@ def _phase_rows(ev: j.Event, f: _Facts) -> list[TimelineRow]:
     elif phase == "verify" and f.verify:
         v = f.verify
         after = f"; {v.errors_per_min_after:g} errors/min after" if v.errors_per_min_after is not None else ""
-        rows.append(TimelineRow(at=ev.at, what="Verification", detail=f"mitigation {v.status}{after}", event=t))
+        checks = [c.status for c in v.checks]
+        tally = "; runbook checks: " + ", ".join(f"{checks.count(s)} {s}" for s in ("pass", "fail", "pending", "unknown") if s in checks) if checks else ""
+        rows.append(TimelineRow(at=ev.at, what="Verification", detail=f"mitigation {v.status}{after}{tally}", event=t))
     return rows
 
 

@@ -21,6 +21,7 @@ from incident.actions import (
     render_command,
     template_placeholders,
 )
+from incident.config import Settings
 from incident.models import SCHEMA_VERSION, Evidence
 from incident.runbooks import Problem, Runbook, load_runbooks, runbook_brief, runbook_files
 
@@ -127,6 +128,31 @@ def check_freshness(rb: Runbook, today: date, stale_days: int) -> list[Problem]:
     return []
 
 
+def check_verify(rb: Runbook, *, rg: str | None, settings: Settings | None = None) -> list[Problem]:
+    """Every verify pattern can run (and count only lines that show something); a runbook whose
+    checks no log source feeds is flagged, when a config says which logs each service has."""
+    from incident.verify_patterns import engine_for
+
+    out: list[Problem] = []
+    for i, v in enumerate(rb.verify):
+        engine, problem = engine_for(v.pattern, rg=rg)
+        if problem is not None:
+            # Without ripgrep here a pattern only Python refuses may still run where rg is installed.
+            severity = "error" if rg is not None or "empty string" in problem else "warning"
+            out.append(_problem(rb, ("verify", i, "pattern"), f"verify[{i}] ({v.description or v.pattern}): {problem}", "verify-pattern", severity))
+    if rb.verify and not rb.sources.logs and settings is not None and settings.config_file:
+        services = [svc for svc in settings.services if not rb.match.services or svc.name in rb.match.services]
+        if not any(svc.logs for svc in services):
+            where = ", ".join(rb.match.services) or "any service"
+            out.append(_problem(
+                rb, ("verify",),
+                f"{len(rb.verify)} verify check(s) but no log source: `sources.logs` is empty and {Path(settings.config_file).name} "
+                f"names no logs for {where}; the checks are measured only when a triage is given --logs",
+                "verify-no-logs", "warning",
+            ))
+    return out
+
+
 def _signature(rb: Runbook) -> tuple[Any, ...]:
     m = rb.match
     return (frozenset(a.lower() for a in m.alerts), frozenset(k.lower().strip() for k in m.keywords), m.symptom_regex)
@@ -184,8 +210,13 @@ def check_prompts(rb: Runbook, prompts_dir: Path | None) -> tuple[list[Problem],
 
 
 def check_runbooks(
-    paths: list[Path], *, today: date, stale_days: int = 180, prompts_dir: Path | None = None, prompts: bool = True
+    paths: list[Path], *, today: date, stale_days: int = 180, prompts_dir: Path | None = None, prompts: bool = True,
+    settings: Settings | None = None,
 ) -> CheckReport:
+    """`settings`: the team's config, to say which verify checks no log source feeds (None: not judged)."""
+    from incident.tools.logscan import find_rg
+
+    rg = find_rg()
     files, _ = runbook_files(paths)
     runbooks, problems = load_runbooks(paths)
     report = CheckReport(files=[str(f) for f in files], runbooks=[r.id for r in runbooks])
@@ -197,12 +228,15 @@ def check_runbooks(
             problems.append(_problem(rb, ("id",), "no match rules: the triage will never pick this runbook", "no-match-rules", "warning"))
         problems.extend(check_commands(rb))
         problems.extend(check_freshness(rb, today, stale_days))
+        problems.extend(check_verify(rb, rg=rg, settings=settings))
         if prompts:
             found, skip = check_prompts(rb, prompts_dir)
             problems.extend(found)
             if skip:
                 skipped.add(skip)
     problems.extend(check_overlaps(runbooks))
+    if rg is None and any(rb.verify for rb in runbooks):
+        skipped.add("ripgrep not found: verify patterns were checked against Python's regex engine only")
     report.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.code))
     report.skipped = sorted(skipped)
     return report

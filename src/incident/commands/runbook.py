@@ -60,7 +60,8 @@ def check(
     now: NowOption = None,
 ) -> None:
     """Validate runbooks: schema (file:line:col), placeholders, rendering, shell parsing,
-    destructive commands marked, prompts, freshness, duplicate ids, overlapping matches.
+    destructive commands marked, prompts, freshness, duplicate ids, overlapping matches,
+    verify patterns (runnable; a check no log source feeds is a warning).
 
     Exits 1 when any error is found (warnings do not fail).
 
@@ -72,7 +73,8 @@ def check(
 
     rt = runtime(config=config, now=now, json=fmt == CheckFormat.json)
     report = check_runbooks(
-        _paths(rt, paths), today=rt.clock().date(), stale_days=rt.settings.runbook_stale_days, prompts=not no_prompts
+        _paths(rt, paths), today=rt.clock().date(), stale_days=rt.settings.runbook_stale_days, prompts=not no_prompts,
+        settings=rt.settings,
     )
     if junit is not None:
         _write(junit, junit_xml(report))

@@ -10,6 +10,7 @@ from incident.models import Evidence, PhaseOutput, ProposedCommand, Usage
 
 if TYPE_CHECKING:
     from incident.phases import PhaseSpec
+    from incident.runbooks import VerifyCheck
     from incident.tools.base import Toolbox
 
 
@@ -32,6 +33,7 @@ class Brief:
     vetted_commands: list[ProposedCommand] = field(default_factory=list)  # rendered from the runbook
     mitigation_at: datetime | None = None  # operator-confirmed time a mitigation was applied
     mitigation_action: str | None = None
+    verify_checks: list[VerifyCheck] = field(default_factory=list)  # the matched runbook's `verify:` checks
 
 
 @dataclass

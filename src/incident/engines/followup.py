@@ -3,8 +3,10 @@ which action items (P0-P3, owners left blank: assigning people is the team's dec
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 
+from incident import verify_checks as vc
 from incident.clock import iso
 from incident.engines import analysis as an
 from incident.engines.facts import Facts
@@ -15,6 +17,7 @@ from incident.models import (
     FixOutput,
     Priority,
     ReviewOutput,
+    VerifyCheckResult,
     VerifyOutput,
 )
 
@@ -38,20 +41,17 @@ def _status(before: an.Rate, after: an.Rate, base_ratio: float | None, base_pm: 
 def verify(f: Facts) -> VerifyOutput:
     ev, onset, tl = f.ev, f.onset, f.ev.timeline
     at, how = f.mitigation
+    checks = _checks(f, at)
     if at is None or onset is None:
-        why = "no mitigation time is known (none recorded, no rollback deploy after the onset)" if at is None else "no onset is known"
-        return VerifyOutput(
-            status="unknown", residual_issues=[], fix_still_needed=True,
-            next_step="apply a mitigation, record when it ran (answer the prompt, or `incident mark ID mitigated`), then verify again",
-            summary=f"Cannot verify yet: {why}.", citations=["error_timeline"] if tl else [],
-        )
+        return _cannot_verify(f, at, how, checks)
     before = an.rate(ev, onset, at)
     settled = at + SETTLE if ev.now - at >= 2 * SETTLE else at
     after = an.rate(ev, settled, None)
     base_ratio = tl.baseline_error_ratio if tl else None
-    status = _status(before, after, base_ratio, tl.baseline_errors_per_min if tl else 0.0)
+    rate_status = _status(before, after, base_ratio, tl.baseline_errors_per_min if tl else 0.0)
+    status = vc.combine_status(rate_status, checks)
     recovered = tl.recovered_at if tl and tl.recovered_at and tl.recovered_at >= onset else None
-    if recovered is None and status == "working" and tl is not None:
+    if recovered is None and rate_status == "working" and tl is not None:
         recovered = next((b.at for b in tl.buckets if b.at >= at and b.errors <= max(1.0, 2 * tl.baseline_errors_per_min)), None)
     residual: list[str] = []
     impact = an.rate(ev, onset, recovered or at)
@@ -62,10 +62,11 @@ def verify(f: Facts) -> VerifyOutput:
     for p in an.new_patterns(ev):
         if p.last_seen is not None and p.last_seen >= settled:
             residual.append(f"still seen after the mitigation: {p.template[:120]} (last at {iso(p.last_seen)})")
-    if status == "partially working":
+    if rate_status == "partially working":
         residual.append(f"error ratio still {an.pct(after.ratio)} against a baseline of {an.pct(base_ratio)}")
-    if status == "unknown":
+    if rate_status == "unknown" and after.minutes <= 0:
         residual.append("no log lines after the mitigation yet: wait a few minutes and verify again")
+    residual += [f"runbook check {vc.describe(c)}" for c in checks if c.status in ("fail", "pending")]
     diag = f.brief.outputs.get("diagnose")
     external = isinstance(diag, DiagnoseOutput) and diag.category == "external dependency failure"
     fix_needed = not (external and status == "working")
@@ -75,13 +76,50 @@ def verify(f: Facts) -> VerifyOutput:
         "not working": "escalate and apply the next mitigation; the change rolled back may not be the trigger",
         "unknown": "verify again once the logs cover a few minutes after the mitigation",
     }[status]
+    if any(c.status == "fail" for c in checks):
+        nxt = "a runbook verify check failed: follow the runbook's escalation; " + nxt
     summary = (f"Mitigation ({how}) is {status}: {an.pct(before.ratio)} failing before, {an.pct(after.ratio)} after"
-               + (f"; recovered at {iso(recovered)}" if recovered else "") + ".")
+               + (f"; recovered at {iso(recovered)}" if recovered else "") + _checks_summary(checks) + ".")
     return VerifyOutput(
         mitigation_at=at, errors_per_min_before=before.per_min, errors_per_min_after=after.per_min,
         error_ratio_before=before.ratio, error_ratio_after=after.ratio, status=status, recovered_at=recovered,  # type: ignore[arg-type]
         residual_issues=residual, fix_still_needed=fix_needed, next_step=nxt, summary=summary,
-        citations=["error_timeline", how] + (["log_patterns"] if ev.patterns else []),
+        citations=["error_timeline", how] + (["log_patterns"] if ev.patterns else []) + (["runbook verify checks"] if checks else []),
+        checks=checks,
+    )
+
+
+def _checks(f: Facts, at: datetime | None) -> list[VerifyCheckResult]:
+    """The matched runbook's verify checks, measured on the logs as they are at `ev.now`."""
+    if not f.brief.verify_checks:
+        return []
+    ctx = f.toolbox.ctx if f.toolbox is not None else None
+    return vc.evaluate_checks(f.brief.verify_checks, ctx, mitigation_at=at, now=f.ev.now)
+
+
+def _checks_summary(checks: list[VerifyCheckResult]) -> str:
+    if not checks:
+        return ""
+    tally = Counter(c.status for c in checks)
+    return "; runbook checks: " + ", ".join(f"{tally[s]} {s}" for s in ("pass", "fail", "pending", "unknown") if tally[s])
+
+
+def _cannot_verify(f: Facts, at: datetime | None, how: str, checks: list[VerifyCheckResult]) -> VerifyOutput:
+    """No mitigation time, or no onset to compare against: the checks may still speak."""
+    tl = f.ev.timeline
+    status = vc.combine_status("unknown", checks)
+    if at is None:
+        why = "no mitigation time is known (none recorded, no rollback deploy after the onset)"
+    else:
+        why = "no onset is known, so the error rates have nothing to compare against"
+    residual = [f"runbook check {vc.describe(c)}" for c in checks if c.status in ("fail", "pending")]
+    nxt = ("apply a mitigation, record when it ran (answer the prompt, or `incident mark ID mitigated`), then verify again"
+           if at is None else "verify again once the logs cover a few minutes after the mitigation")
+    head = f"Cannot verify yet: {why}" if status == "unknown" else f"Mitigation ({how}) is {status} by the runbook's checks; {why}"
+    return VerifyOutput(
+        mitigation_at=at, status=status, residual_issues=residual, fix_still_needed=True,  # type: ignore[arg-type]
+        next_step=nxt, summary=head + _checks_summary(checks) + ".",
+        citations=(["error_timeline"] if tl else []) + (["runbook verify checks"] if checks else []), checks=checks,
     )
 
 

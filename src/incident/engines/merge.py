@@ -31,7 +31,7 @@ FACT_FIELDS: dict[type[PhaseOutput], tuple[str, ...]] = {
     DiagnoseOutput: ("onset", "new_error_patterns"),
     VerifyOutput: (
         "mitigation_at", "errors_per_min_before", "errors_per_min_after", "error_ratio_before",
-        "error_ratio_after", "recovered_at",
+        "error_ratio_after", "recovered_at", "checks",
     ),
 }
 
@@ -52,7 +52,11 @@ def merge(model: PhaseOutput, facts: PhaseOutput, deploys: list[Deploy]) -> Phas
     if isinstance(model, VerifyOutput):
         assert isinstance(facts, VerifyOutput)
         if facts.status != "unknown":
-            update["status"] = facts.status  # the rates decide whether it works, not the prose
+            update["status"] = facts.status  # the rates and the runbook's checks decide, not the prose
+        # A failing or pending runbook check stays in the residual issues whatever the model wrote.
+        checks = [r for r in facts.residual_issues if r.startswith("runbook check ") and r not in model.residual_issues]
+        if checks:
+            update["residual_issues"] = [*model.residual_issues, *checks]
     if isinstance(model, ContainOutput):
         assert isinstance(facts, ContainOutput)
         update.update(_contain(model, facts))

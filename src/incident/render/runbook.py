@@ -84,11 +84,28 @@ def dry_run(report: Any) -> None:
         detail = f"expected {e.expected}, got {e.actual}"
         note = Text("  (" + clean(e.note) + ")", style="dim") if e.note else Text("")
         c.print(mark + Text(f"{e.name:<16}") + Text(clean(detail)) + note, soft_wrap=True)
+    for chk in getattr(report, "verify_checks", []) or []:
+        c.print(_check_row(chk), soft_wrap=True)
     for n in report.notices:
         c.print(Text("note: " + clean(n), style="dim"), soft_wrap=True)
     passed = sum(e.passed for e in report.expectations)
     verdict = Text("passed", style="green") if report.passed else Text("failed", style="bold red")
     c.print(Text(f"{passed}/{len(report.expectations)} expectations met — ") + verdict + Text(" (nothing was executed)", style="dim"))
+
+
+_CHECK_STYLE = {"pass": "green", "fail": "bold red", "pending": "yellow", "unknown": "dim"}
+
+
+def _check_row(chk: dict[str, Any]) -> Text:
+    """A runbook verify check as the dry-run's triage measured it (asserted or not)."""
+    status = str(chk.get("status"))
+    name = chk.get("description") or f"/{chk.get('pattern')}/"
+    row = Text("check ", style="dim") + Text(f"{status:<8} ", style=_CHECK_STYLE.get(status, "")) + Text(clean(str(name)))
+    if chk.get("last_minute_at"):
+        row += Text(clean(f"  last minute {chk.get('last_minute_count')}/min, limit {chk.get('max_per_minute'):g}/min"), style="dim")
+    if chk.get("note"):
+        row += Text("  (" + clean(str(chk["note"])) + ")", style="dim")
+    return row
 
 
 def init_result(rows: list[dict[str, str]], root: str) -> None:

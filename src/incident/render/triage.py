@@ -300,9 +300,46 @@ def _verify(o: Any, brief: Brief) -> Text:
     return _lines(
         Text(o.status.capitalize(), style=style) + _t(f" — errors {before} → {after}" + (f" (ratio {_pct(o.error_ratio_before)} → {_pct(o.error_ratio_after)})" if o.error_ratio_after is not None else "")),
         _t(f"Mitigation at {hhmm(o.mitigation_at)}") if o.mitigation_at else _t("No mitigation recorded yet", "dim"),
-        *(_t(f"  residual: {r}", "yellow") for r in o.residual_issues[:5]),
+        *(_check_line(c) for c in getattr(o, "checks", [])),
+        *(_t(f"  residual: {r}", "yellow") for r in o.residual_issues[:5] if not r.startswith("runbook check ")),
         _t(o.next_step) if o.next_step else None,
     )
+
+
+_CHECK_STYLE = {"pass": "green", "fail": "bold red", "pending": "yellow", "unknown": "dim"}
+
+
+def _check_line(c: Any) -> Text:
+    """One runbook verify check: its status, the last minute against the limit, the worst after the deadline."""
+    word = c.status.upper() + (" so far" if c.status == "pass" and not c.deadline_reached else "")
+    line = Text("  check ", style="bold") + Text(f"{word:<12}", style=_CHECK_STYLE.get(c.status, "")) + _t(c.description or f"/{c.pattern}/")
+    limit = f"limit {c.max_per_minute:g}/min within {c.within_minutes} min" + (f" (by {_hm(c.deadline)})" if c.deadline else "")
+    if c.status == "unknown":
+        return line + _t(f" — {limit}; {c.note}", "dim")
+    parts = [f"{c.last_minute_count}/min in the last minute ({_hm(c.last_minute_at)})" if c.last_minute_at else "no whole minute of logs yet", limit]
+    if c.worst_minute_at is not None:
+        parts.append(f"worst since the deadline {c.worst_minute_count}/min at {_hm(c.worst_minute_at)}")
+    if c.under_since is not None:
+        parts.append(f"under since {_hm(c.under_since)}")
+    if c.before_per_min is not None:
+        parts.append(f"{c.before_per_min:g}/min before")
+    line += _t(" — " + "; ".join(parts))
+    if c.series:
+        line += _t("  " + _spark(c.series[-30:], c.max_per_minute), "cyan")
+    if c.note:
+        line += _t(f"\n      {c.note}", "dim")
+    return line
+
+
+def _hm(dt: datetime | None) -> str:
+    return dt.strftime("%H:%MZ") if dt else "-"
+
+
+def _spark(series: list[int], limit: float) -> str:
+    """The last minutes as a sparkline scaled to the larger of the limit and the peak."""
+    bars = "▁▂▃▄▅▆▇█"
+    top = max(max(series, default=0), limit, 1)
+    return "".join(bars[min(7, int(v / top * 7))] for v in series)
 
 
 def _review(o: Any, brief: Brief) -> Table:
