@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from incident.runbooks import VerifyCheck
-from incident.scenario import EXAMPLE_SHIPPING, DeploySpec, FailureSpec, ScenarioPaths, ScenarioSpec, build_scenario
+from incident.scenario import (
+    EXAMPLE_SHIPPING,
+    DeploySpec,
+    FailureSpec,
+    ScenarioPaths,
+    ScenarioSpec,
+    build_scenario,
+)
 
 TRACEBACK = r"Traceback \(most recent call last\)"
 ACCESS_5XX = r'" 5\d\d '
