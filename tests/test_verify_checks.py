@@ -238,3 +238,22 @@ def test_patterns_are_only_ever_regexes(tmp_path: Path) -> None:
         assert failed == [None] * 4
         assert [sum(c.values()) for c in scan.counts] == [1, 1, 1, 1]
     assert not marker.exists() and not (Path.cwd() / "pwned").exists()
+
+
+@pytest.mark.parametrize("pattern", ["5xx\nerror", "x\x00y", "a\rb"])
+def test_a_pattern_is_one_line_without_nul(pattern: str) -> None:
+    for rg in (RG, None):
+        engine, why = vp.engine_for(pattern, rg=rg)
+        assert engine is None and why is not None and "newline or a NUL byte" in why
+
+
+def test_only_the_first_checks_are_measured(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("2026-11-21T14:31:00.000Z ERROR boom\n2026-11-21T14:59:00.000Z INFO ok\n", encoding="utf-8")
+    from incident.tools.base import Roots, ToolContext
+
+    checks = [check(f"boom{i}?", 1, 5) for i in range(vc.MAX_CHECKS + 2)]
+    results = vc.evaluate_checks(checks, ToolContext(roots=Roots.of(tmp_path), log_paths=[str(log)]), mitigation_at=_m(5), now=_m(30))
+    assert len(results) == vc.MAX_CHECKS + 2
+    assert results[0].status == "pass" and results[0].before_per_min == 0.1
+    assert [r.status for r in results[-2:]] == ["unknown", "unknown"] and "first 20 checks" in results[-1].note

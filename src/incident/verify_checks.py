@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from incident.tools.timestamps import LineParser
 
 BEFORE_MINUTES = 10  # minutes before the mitigation read for the "before" rate
+MAX_CHECKS = 20  # each check is one ripgrep run per 8 MB of log read
 SERIES_MAX = 240  # minutes of the per-minute series kept in a result (the journal stays small)
 COVER_SLACK_SECONDS = 10  # a minute is covered when the logs reach its last ten seconds
 _STATUS_RANK = {"working": 0, "partially working": 1, "not working": 2}
@@ -252,14 +253,15 @@ def evaluate_checks(checks: Sequence[VerifyCheck], ctx: ToolContext | None, *, m
         reasons = "; ".join(f"{n.path}: {n.reason}" for n in refused[:3])
         return [_unknown(c, "no readable log files" + (f" ({reasons})" if reasons else "")) for c in checks]
     since = mitigation_at - timedelta(minutes=BEFORE_MINUTES)
-    result, failed = scan(paths, [c.pattern for c in checks], since=since, until=now, now=now, use_rg=use_rg)
+    measured = checks[:MAX_CHECKS]
+    result, failed = scan(paths, [c.pattern for c in measured], since=since, until=now, now=now, use_rg=use_rg)
     logs_until = now.timestamp() if result.reaches_until else result.last_ts
     note = "; ".join(result.notes[:2])
     return [
         _unknown(check, f"not measured: {problem}") if problem is not None
         else judge(check, counts, mitigation_at=mitigation_at, now=now, logs_until=logs_until, note=note)
-        for check, counts, problem in zip(checks, result.counts, failed, strict=True)
-    ]
+        for check, counts, problem in zip(measured, result.counts, failed, strict=True)
+    ] + [_unknown(c, f"not measured: a triage measures the first {MAX_CHECKS} checks of a runbook") for c in checks[MAX_CHECKS:]]
 
 
 def _unknown(c: VerifyCheck, why: str) -> VerifyCheckResult:

@@ -77,7 +77,7 @@ def rg_refusal(rg: str, pattern: str) -> str | None:
             [rg, "--no-config", "--ignore-case", "-e", pattern, "--", "-"],
             input=b"", capture_output=True, timeout=10, check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as e:
+    except (OSError, ValueError, subprocess.TimeoutExpired) as e:
         return f"ripgrep did not run ({e.__class__.__name__})"
     if proc.returncode != 2:
         return None
@@ -95,6 +95,9 @@ def engine_for(pattern: str, *, rg: str | None) -> tuple[Engine | None, str | No
     Python can run it safely."""
     from incident.runbooks import safe_regex
 
+    if any(ch in pattern for ch in "\n\r\x00"):
+        # Lines are matched one at a time, and an argv cannot carry a NUL.
+        return None, "the pattern contains a newline or a NUL byte; a check matches one line at a time"
     try:
         rx = safe_regex(pattern)
     except ValueError as e:
