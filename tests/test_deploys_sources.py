@@ -181,3 +181,23 @@ def test_resume_of_a_request_with_per_source_formats(cli, tmp_path: Path) -> Non
     code, out, err = cli("triage", "--resume", doc["incident_id"], "--json", "--incidents-dir", str(inc), "--now", ex.now.isoformat())
     assert code == 0, err
     assert json.loads(out)["suspect_change"] == doc["suspect_change"]
+
+
+def test_deploy_history_tool_reads_each_source_in_its_own_format(tmp_path: Path) -> None:
+    from incident.tools.base import Roots, Toolbox, ToolContext
+    from incident.tools.deploys import TOOLS
+
+    # A trimmed Heroku export detects as a plain deploy log: only the named format reads
+    # "Rollback to v41" as a rollback.
+    trimmed = [{k: r[k] for k in ("version", "created_at", "description", "status")} for r in heroku_releases()]
+    heroku = write_json(tmp_path / "releases.json", trimmed)
+    helm = write_json(tmp_path / "history.json", helm_history())
+    ctx = ToolContext(roots=Roots.of(tmp_path), deploy_paths=[str(heroku), str(helm)], service="checkout",
+                      deploy_formats={str(heroku): "heroku"}, clock=fixed_clock(T0))  # fmt: skip
+    result = Toolbox(ctx, TOOLS).run("deploy_history", {"since": "12h"})
+    assert result.status == "ok"
+    assert "(rollback to 41)" in result.text and "(rollback to 3)" in result.text
+    assert {d.source for d in result.data["deploys"]} == {"heroku", "helm"}
+    ctx.deploy_formats = {}
+    detected = Toolbox(ctx, TOOLS).run("deploy_history", {"since": "12h"})
+    assert "(rollback to 41)" not in detected.text and {d.source for d in detected.data["deploys"]} == {"jsonl", "helm"}
