@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from incident.models import SourceNote
-from incident.tools import sniff
+from incident.tools import jsondoc, sniff
 from incident.tools.base import PathRefused, Roots
+from incident.tools.continuation import crash
 from incident.tools.levels import RECORD_MAX_LINES, http_status, is_error, level_of  # noqa: F401  # re-exported: callers read levels from logscan
 from incident.tools.timestamps import LineParser, detect
 
@@ -149,7 +150,7 @@ def is_gzip(path: Path) -> bool:
 
 
 def is_seekable(path: Path) -> bool:
-    return path != STDIN and not is_gzip(path)
+    return path != STDIN and not is_gzip(path) and jsondoc.lines_of(path) is None
 
 
 def _gunzip(raw: BinaryIO, size: int) -> Iterator[bytes]:
@@ -207,6 +208,12 @@ def _raw_blocks(path: Path, lo: int, hi: int | None, size: int) -> Iterator[byte
         stream = sys.stdin.buffer
         while block := stream.read(size):
             yield block
+        return
+    doc = jsondoc.lines_of(path)
+    if doc is not None:
+        # A pretty-printed JSON export, read as JSON lines (see jsondoc.py).
+        for i in range(0, len(doc), size):
+            yield doc[i : i + size]
         return
     with open(path, "rb") as f:
         if f.read(2) == b"\x1f\x8b":
@@ -365,7 +372,11 @@ def iter_records(path: Path, parser: LineParser, lo: int = 0, hi: int | None = N
         partial = parser.cri and _CRI_PARTIAL.match(line) is not None
         st = parser.parse(line) if line else None
         if st is None and grouping and rec is not None and rec.ts is not None:
-            if len(rec.lines) < RECORD_MAX_LINES:
+            if crash(line):
+                # A runtime's crash report opens its own record, at the time of the one before.
+                yield rec
+                rec = Record(off, line_no, rec.ts, [line])
+            elif len(rec.lines) < RECORD_MAX_LINES:
                 rec.lines.append(line)
             continue
         if rec is not None:

@@ -36,6 +36,9 @@ _WORD_LEVEL = {
     b"TRACE": "debug", b"DEBUG": "debug", b"INFO": "info", b"NOTICE": "info", b"WARNING": "warn", b"WARN": "warn",
 }
 _MIN_LINES = 5
+_CRASH = r'panic: |fatal error: |Exception in thread "|Unhandled exception\. '
+CRASH_KEYS = frozenset((b"panic: ", b"fatal error: ", b'Exception in thread "', b"Unhandled exception. "))
+_CRASH_LITERALS = (b"panic: ", b"fatal error: ", b"Exception in thread", b"Unhandled exception.")
 
 
 # A 5xx after a status key (logfmt/JSON request logs write `status=503` at INFO), in the syntax
@@ -78,7 +81,9 @@ class Layout:
 
     @property
     def rg_pattern(self) -> str:
-        return "(?-u)" + _error_pattern(self.prefix, self.status)
+        # A third branch prints a runtime's crash line (no stamp: it has no minute) as `CRASH_KEY`;
+        # its time is found afterwards, only when there is one (`timeline._count_crashes`).
+        return "(?-u)" + _error_pattern(self.prefix, self.status) + f"|^({_CRASH})"
 
     @property
     def regex(self) -> re.Pattern[bytes]:
@@ -149,6 +154,8 @@ def count_chunk(layout: Layout, rx: re.Pattern[bytes], chunk: bytes, counts: Cou
     """The pure-Python twin of the rg run: the error-word regex, tried only on lines holding a
     level word; with statuses, a line whose 5xx makes it an error (`level_of`) counts too."""
     pos, n = 0, len(chunk)
+    if any(lit in chunk for lit in _CRASH_LITERALS):
+        counts[b"panic: "] += 1  # there is a crash line here (maybe): timeline._count_crashes finds it
     search, rfind, find, match = layout.required.search, chunk.rfind, chunk.find, rx.match
     heads = re.compile(_pattern(layout.prefix, _ALL_WORDS, True).encode()) if layout.status else None
     while pos < n:
@@ -176,7 +183,7 @@ class RgMinutes:
 
     def __init__(self, rg: str, layout: Layout, path: str | None):
         argv = [rg, "--no-config", "--text", "--no-filename", "--no-line-number", "--no-heading", "--color", "never",
-                "--only-matching", "--replace", "${1}${2}", "-e", layout.rg_pattern, "--", path if path is not None else "-"]
+                "--only-matching", "--replace", "${1}${2}${3}", "-e", layout.rg_pattern, "--", path if path is not None else "-"]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE if path is None else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.counts: Counter[bytes] = Counter()

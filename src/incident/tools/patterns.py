@@ -22,7 +22,7 @@ from incident.models import LogPattern
 from incident.tools import logscan
 from incident.tools.logscan import is_error, level_of
 from incident.tools.records import candidate_records, record_chunks
-from incident.tools.timestamps import LineParser, to_datetime
+from incident.tools.timestamps import HEAD_BYTES, LineParser, to_datetime
 
 WILD = "<*>"
 SIM = 0.5
@@ -46,9 +46,15 @@ _DIGITS = bytes(range(48, 58))
 _ERROR_HINT = re.compile(
     rb'ERR|FATAL|SEVERE|CRIT|EMERG|ALERT|PANIC|[Pp]anic|Exception|Error|Traceback|err|fatal|crit|emerg|alert'
     rb'|[\s=:"]5\d\d(?:[\s",}]|$)|\W[56]0\W|^[EF]\d{4} |(?:out|err) [FP] [EF]\d{4} '
+    rb'|^<\d|"PRIORITY":"[0-3]"|"s":"[EF]"'
 )
-_WARN_HINT = re.compile(rb'WARN|[Ww]arn|[\s=:"]4\d\d(?:[\s",}]|$)|\W40\W|^W\d{4} |(?:out|err) [FP] W\d{4} ')
-_MSG_KEYS = ("msg", "message", "event", "log", "Message", "error", "err")
+_WARN_HINT = re.compile(rb'WARN|[Ww]arn|[\s=:"]4\d\d(?:[\s",}]|$)|\W40\W|^W\d{4} |(?:out|err) [FP] W\d{4} |"PRIORITY":"4"|"s":"W"| # ')
+# Message keys of common loggers and exports: journald `MESSAGE`, Cloud Logging `textPayload`,
+# GELF `short_message`, OpenTelemetry `body`, Serilog `@m`/`@mt`.
+_MSG_KEYS = ("msg", "message", "event", "log", "Message", "MESSAGE", "textPayload", "short_message", "body", "@m", "@mt", "error", "err")
+_TIME_KEYS = frozenset(("time", "timestamp", "ts", "@timestamp", "start_time", "startTime", "receiveTimestamp", "__REALTIME_TIMESTAMP",
+                        "__MONOTONIC_TIMESTAMP", "_SOURCE_REALTIME_TIMESTAMP", "__CURSOR", "insertId", "date", "datetime", "@t"))
+_ANSI = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
 
 
 # Key material (base64/base64url runs of 20+ characters) is masked whole before anything else:
@@ -153,17 +159,51 @@ def message_of(line: bytes, parser: LineParser, with_level: bool = True) -> tupl
             obj = None
         if isinstance(obj, dict):
             level = level_of(line) if with_level else None
-            for k in _MSG_KEYS:
-                v = obj.get(k)
-                if isinstance(v, str) and v:
-                    inner = v.rstrip("\n").encode()
-                    if k == "log":  # Docker json-file: the real line, with its own stamp and level
-                        return message_of(inner, parser, False)[0], (level_of(inner) or level) if with_level else None
-                    return inner, level
+            text = _json_message(obj)
+            if text is not None:
+                inner = text.rstrip("\n").encode()
+                if inner[:1].isdigit() or inner[:1] in (b"[", b"{", b"<"):
+                    # A whole log line inside (Docker's `log`, a CloudWatch `message`): its own
+                    # stamp and level go too.
+                    return message_of(inner, parser, False)[0], (level_of(inner) or level) if with_level else None
+                return inner, level
+            return _json_fields(obj), level
     level = level_of(line) if with_level else None
-    st = parser.parse(line)
-    rest = line[st.end :] if st is not None and st.start < 40 else line
+    if b"\x1b" in line:
+        line = _ANSI.sub(b"", line)
+    st = parser.parse(line) or parser.parse_any(line[:HEAD_BYTES])
+    rest = line[st.end :].lstrip(b"] ") if st is not None and st.start < 40 else line
     return _LEVEL_PREFIX.sub(b"", rest, count=1), level
+
+
+def _json_message(obj: dict[str, object]) -> str | None:
+    for k in _MSG_KEYS:
+        v = obj.get(k)
+        if isinstance(v, str) and v:
+            return v
+    for outer in ("jsonPayload", "fields", "data", "attr"):  # Cloud Logging, ... nest the message
+        inner = obj.get(outer)
+        if isinstance(inner, dict):
+            for k in ("message", "msg"):
+                v = inner.get(k)
+                if isinstance(v, str) and v:
+                    return v
+    return None
+
+
+def _json_fields(obj: dict[str, object]) -> bytes:
+    """A JSON record without a message (Envoy's access log, a Cloud Logging request entry) as
+    `key=value` pairs, one level of nesting flattened, times left out: the keys stay in the
+    template and the values are masked as in any line."""
+    out: list[str] = []
+    for k, v in obj.items():
+        if k in _TIME_KEYS:
+            continue
+        if isinstance(v, dict):
+            out += [f"{k}.{k2}={v2}" for k2, v2 in v.items() if isinstance(v2, str | int | float | bool) and k2 not in _TIME_KEYS]
+        elif isinstance(v, str | int | float | bool):
+            out.append(f"{k}={v}")
+    return " ".join(out)[:4000].encode("utf-8", "replace")
 
 
 def _wanted(level: str | None, lines: list[bytes], want: str) -> bool:
@@ -194,6 +234,8 @@ def mine_records(
         msg, lv = message_of(lines[0], parser, with_level=level != "any")
         if not _wanted(lv, lines, level):
             continue
+        if lv is None and level != "any":
+            lv = "error"  # no level written, but an exception, a traceback or a crash made it wanted
         tid = miner.add(msg)
         s = stats.get(tid)
         if s is None:

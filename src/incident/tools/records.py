@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from incident.tools import logscan
+from incident.tools.continuation import crash
 from incident.tools.logscan import LINE_CAP, RECORD_MAX_LINES
 from incident.tools.prefilter import Prefilter
 from incident.tools.timestamps import LineParser
@@ -54,15 +55,19 @@ def opener_of(buf: bytes, pos: int, parser: LineParser) -> tuple[int, float | No
     """(start, time) of the record the line starting at `pos` belongs to; (pos, None) if no
     timestamped line opens it within reach (a file without timestamps: each line is a record)."""
     start = pos
+    opened = -1  # a crash line on the way: it opens the record, the stamped line before times it
     for _ in range(RECORD_MAX_LINES + 1):
         end = buf.find(b"\n", start, start + LINE_CAP)
-        st = parser.parse(buf[start : end if end >= 0 else start + LINE_CAP].rstrip(b"\r"))
+        line = buf[start : end if end >= 0 else start + LINE_CAP].rstrip(b"\r")
+        st = parser.parse(line)
         if st is not None:
-            return start, st.ts
+            return (start if opened < 0 else opened), st.ts
+        if opened < 0 and crash(line):
+            opened = start
         if start <= 0 or parser.style is None:
             break
         start = buf.rfind(b"\n", 0, start - 1) + 1
-    return pos, None
+    return (pos if opened < 0 else opened), None
 
 
 def record_lines(buf: bytes, start: int, parser: LineParser) -> tuple[list[bytes], int]:
@@ -74,7 +79,7 @@ def record_lines(buf: bytes, start: int, parser: LineParser) -> tuple[list[bytes
         end = buf.find(b"\n", pos)
         end = n if end < 0 else end
         line = buf[pos : min(end, pos + LINE_CAP)].rstrip(b"\r")
-        if lines and (parser.style is None or parser.parse(line) is not None):
+        if lines and (parser.style is None or parser.parse(line) is not None or crash(line)):
             break
         lines.append(line)
         pos = end + 1

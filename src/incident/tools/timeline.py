@@ -18,6 +18,7 @@ The analysis (baseline, onset, recovery over the minutes the logs cover) is in `
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,10 +27,12 @@ from pathlib import Path
 
 from incident.models import ErrorTimeline
 from incident.tools import logscan
+from incident.tools.continuation import count_continuations, crash
 from incident.tools.logscan import LINE_CAP, STDIN, is_error, level_of
-from incident.tools.minutes import Layout, RgMinutes, count_chunk, detect_layout
+from incident.tools.minutes import CRASH_KEYS, Layout, RgMinutes, count_chunk, detect_layout
 from incident.tools.onset import build
 from incident.tools.prefilter import candidate_pattern, prefilter  # noqa: F401  # candidate_pattern: re-exported (bench, callers)
+from incident.tools.records import opener_of
 from incident.tools.timestamps import LineParser
 
 _SMALL = 4096
@@ -153,10 +156,25 @@ def _scan_layout(path: Path, layout: Layout, scan: _FileScan, lo: int, hi: int |
         if job is not None:
             job.close()
         raise
+    if any(counts.pop(k, 0) for k in CRASH_KEYS):
+        _count_crashes(path, scan, lo, hi)
     for key, n in counts.items():
         m = layout.minute(key)
         if m is not None and scan.minute_in(m):
             scan.acc.add_errors(int(m), n)
+
+
+_CRASH_LINE = re.compile(rb"(?m)^(?:panic: |fatal error: |Exception in thread \"|Unhandled exception\. )")
+
+
+def _count_crashes(path: Path, scan: _FileScan, lo: int, hi: int | None) -> None:
+    """Crash lines of a fixed-layout file, each an error at the time of the record before it.
+    A second pass, but only over a file that has one (crashes are rare; the layout regex saw it)."""
+    for _, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK, cri=scan.p.cri):
+        for m in _CRASH_LINE.finditer(chunk):
+            _, ts = opener_of(chunk, m.start(), scan.p)
+            scan._count_error(ts if ts is not None else scan.rec_ts)
+        scan._carry(chunk, -2)
 
 
 def _scan_general(path: Path, sample: list[bytes], scan: _FileScan, lo: int, hi: int | None, size: int, totals: bool, tick: Callable[[int], None]) -> None:
@@ -295,6 +313,11 @@ class _FileScan:
                 continue
             # A trace line: it belongs to the record that opened it.
             rec_start, rec_line, rec_ts = self._opener(chunk, start)
+            if rec_start == start:  # a runtime's crash report: an error of its own
+                if rec_start != counted_record:
+                    self._count_error(rec_ts)
+                    counted_record = rec_start
+                continue
             if rec_start == counted_record or (rec_start == -1 and self.rec_counted):
                 continue
             rec_level = level_of(rec_line) if rec_line else None
@@ -308,6 +331,14 @@ class _FileScan:
         self._carry(chunk, counted_record)
 
     def _opener(self, chunk: bytes, pos: int) -> tuple[int, bytes, float | None]:
+        """(start, line, time) of the record the line at `pos` belongs to: the stamped line before
+        it, or a crash line on the way (timed by the stamped line before that); start -1 when it
+        was opened in an earlier chunk."""
+        end = chunk.find(b"\n", pos, pos + LINE_CAP)
+        opened: tuple[int, bytes] | None = None
+        here = chunk[pos : end if end >= 0 else pos + LINE_CAP].rstrip(b"\r")
+        if crash(here):
+            opened = (pos, here)
         for _ in range(logscan.RECORD_MAX_LINES):
             if pos <= 0:
                 break
@@ -315,9 +346,11 @@ class _FileScan:
             line = chunk[prev : min(pos - 1, prev + LINE_CAP)].rstrip(b"\r")
             st = self.p.parse(line)
             if st is not None:
-                return prev, line, st.ts
+                return (prev, line, st.ts) if opened is None else (*opened, st.ts)
+            if opened is None and crash(line):
+                opened = (prev, line)
             pos = prev
-        return -1, self.rec_line, self.rec_ts
+        return (-1, self.rec_line, self.rec_ts) if opened is None else (*opened, self.rec_ts)
 
     def _carry(self, chunk: bytes, counted: int) -> None:
         pos = len(chunk)
@@ -386,11 +419,13 @@ class _FileScan:
         self._region(chunk, mid + 1, b)
 
     def _records(self, chunk: bytes, a: int, b: int, fline: bytes, mend: int) -> int:
-        if self.p.anchored and mend > 0:
+        # Stamped trace lines of a wrapped log (CRI, Docker, journald) are not records.
+        wrapped = count_continuations(chunk, a, b, self.p.wrapper) if self.p.wrapper else 0
+        if self.p.anchored and not self.p.shifted and mend > 0:
             prefix = b"\n" + fline[:mend]
-            return 1 + chunk.count(prefix, a, b)
+            return 1 + chunk.count(prefix, a, b) - wrapped
         n = chunk.count(b"\n", a, b) + (0 if chunk[b - 1 : b] == b"\n" else 1)
-        return n - chunk.count(b"\n ", a, b - 1) - chunk.count(b"\n\t", a, b - 1)
+        return n - chunk.count(b"\n ", a, b - 1) - chunk.count(b"\n\t", a, b - 1) - wrapped
 
     def _per_line(self, chunk: bytes, a: int, b: int) -> None:
         pos = a

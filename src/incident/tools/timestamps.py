@@ -18,33 +18,60 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from incident.tools.continuation import continues, wrapper_of
+
 HEAD_BYTES = 320  # a timestamp further into a line than this is not the line's own time
 JSON_BYTES = 65536
 
 _MONTHS = {m.encode(): i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 _MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_TZ = rb"(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?(?![\d:])|\s?UTC\b|\s?GMT\b)?"
+# Zone abbreviations that name one offset (Postgres writes `log_timezone`'s, `date` its own); an
+# ambiguous one (IST, CST in China) is read as the common one and better than none.
+_ABBREV = {
+    b"UTC": 0, b"GMT": 0, b"WET": 0, b"BST": 60, b"WEST": 60, b"CET": 60, b"CEST": 120, b"EET": 120, b"EEST": 180, b"MSK": 180,
+    b"IST": 330, b"JST": 540, b"KST": 540, b"AEST": 600, b"AEDT": 660, b"NZST": 720, b"NZDT": 780,
+    b"EST": -300, b"EDT": -240, b"CST": -360, b"CDT": -300, b"MST": -420, b"MDT": -360, b"PST": -480, b"PDT": -420,
+}
+_ZONE_NAMES: list[bytes] = sorted(_ABBREV, key=lambda z: (-len(bytes(z)), z))  # longest first: CEST before CET
+# A numeric zone may follow after a space (gunicorn's `%z`, Postgres' `+01`), but only as a whole
+# token: `14:00:01 -1 retries` is no zone.
+_TZ = (rb"(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?(?![\d:])| [+-]\d{2}(?::?\d{2})?(?=[\s\]]|$)"
+       rb"| ?(?:" + b"|".join(_ZONE_NAMES) + rb")\b)?")
 
 # Each style: (name, regex). `head` is the part that changes once a minute (the cache key);
 # `sec`/`frac`/`tz` are read on every line.
 _STYLES: list[tuple[str, re.Pattern[bytes]]] = [
-    ("iso", re.compile(rb"(?P<head>(?P<Y>\d{4})-(?P<M>\d{2})-(?P<D>\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:[.,](?P<frac>\d{1,9}))?" + _TZ)),
+    # CloudFront and other W3C logs separate the date and the time with a tab.
+    ("iso", re.compile(rb"(?P<head>(?P<Y>\d{4})-(?P<M>\d{2})-(?P<D>\d{2})[T \t](?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:[.,](?P<frac>\d{1,9}))?" + _TZ)),
     ("slash", re.compile(rb"(?P<head>(?P<Y>\d{4})/(?P<M>\d{2})/(?P<D>\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:[.,](?P<frac>\d{1,9}))?" + _TZ)),
-    ("access", re.compile(rb"\[(?P<head>(?P<D>\d{2})/(?P<Mon>" + _MON + rb")/(?P<Y>\d{4}):(?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))? (?P<tz>[+-]\d{4})\]")),
+    # Access logs `[21/Nov/2026:14:33:01 +0000]`; HAProxy writes milliseconds and no zone, Django's
+    # runserver a space and no zone (both local time, read as UTC).
+    ("access", re.compile(rb"\[(?P<head>(?P<D>\d{2})/(?P<Mon>" + _MON + rb")/(?P<Y>\d{4})[: ](?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))?(?: (?P<tz>[+-]\d{4}))?\]")),
     ("apache", re.compile(rb"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<head>(?P<Mon>" + _MON + rb") {1,2}(?P<D>\d{1,2}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))? (?P<Y>\d{4})\]")),
     ("syslog", re.compile(rb"(?:<\d{1,3}>)?(?P<head>(?P<Mon>" + _MON + rb") {1,2}(?P<D>\d{1,2}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))?(?!\d)")),
     ("glog", re.compile(rb"[IWEF](?P<head>(?P<M>\d{2})(?P<D>\d{2}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))?\s")),
+    # Tomcat/catalina `21-Nov-2026 14:33:01.123`, PHP's error log `[21-Nov-2026 14:33:01 UTC]`;
+    # Redis `1:M 21 Nov 2026 14:33:01.123`.
+    ("dmy", re.compile(rb"(?P<head>(?P<D>\d{2})-(?P<Mon>" + _MON + rb")-(?P<Y>\d{4}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:[.,](?P<frac>\d{1,9}))?" + _TZ)),
+    ("redis", re.compile(rb"\d{1,7}:[MSCX] (?P<head>(?P<D>\d{1,2}) (?P<Mon>" + _MON + rb") (?P<Y>\d{4}) (?P<h>\d{2}):(?P<m>\d{2})):(?P<sec>\d{2})(?:\.(?P<frac>\d{1,9}))?")),
+    # Time of day only (logback's and log4j2's default patterns): the date is the clock's.
+    ("clock", re.compile(rb"(?P<head>(?P<h>[01]\d|2[0-3]):(?P<m>[0-5]\d)):(?P<sec>[0-5]\d)(?:[.,](?P<frac>\d{1,9}))?(?=[ \t])")),
     ("epoch", re.compile(rb"(?P<epoch>1\d{9}(?:\.\d{1,9})?|1\d{12}(?:\.\d+)?)(?![\d.])")),
 ]
 _BY_NAME = dict(_STYLES)
 # The styles that may sit at the very start of a line; the others are searched for in its head.
-_AT_START = ("iso", "slash", "syslog", "glog", "epoch", "apache")
-_SEARCHED = ("iso", "slash", "access", "apache")
+_AT_START = ("iso", "slash", "syslog", "glog", "epoch", "apache", "dmy", "redis", "clock")
+_SEARCHED = ("iso", "slash", "access", "apache", "dmy")
 _IN_JSON = ("iso", "slash", "access", "apache", "syslog")
-_ZONED = ("iso", "slash", "access")
+_ZONED = ("iso", "slash", "access", "dmy")
+# Loggers' time keys: ECS/logstash, structlog, bunyan/pino/zap, Docker, Envoy/Istio (`start_time`),
+# journald (`__REALTIME_TIMESTAMP`, microseconds), Serilog (`@t`, `Timestamp`), log4j2's JsonLayout
+# (`timeMillis`, `instant.epochSecond`), MongoDB (`"t":{"$date":...}`), CloudWatch (`timestamp`, ms).
 _JSON_TIME = re.compile(
-    rb'"(?:@timestamp|timestamp|time|ts|datetime|date|eventTime|asctime|logtime|t)"\s*:\s*(?:"(?P<s>[^"]{6,40})"|(?P<n>\d{9,19}(?:\.\d+)?))'
+    rb'"(?:@timestamp|timestamp|time|ts|datetime|date|eventTime|asctime|logtime|t|start_time|startTime|__REALTIME_TIMESTAMP'
+    rb'|@t|Timestamp|timeMillis|epochSecond|\$date)"\s*:\s*(?:"(?P<s>[^"]{6,40})"|(?P<n>\d{9,19}(?:\.\d+)?))'
 )
+_DIRECTIVE = re.compile(rb"#[A-Za-z][\w-]{0,30}[:\t]")
 _LOGFMT_EPOCH = re.compile(rb"(?:^|\s)(?:ts|time|t)=(?P<n>1\d{9}(?:\.\d+)?|1\d{12})(?![\d.])")
 
 
@@ -83,12 +110,22 @@ class LineParser:
     anchored: bool = False  # the file's timestamps all start at `prefix_len`
     prefix_len: int = 0
     cri: bool = False  # a Kubernetes container log: `<time> stdout|stderr F|P <line>`
+    wrapper: str | None = None  # `cri`, `docker`, `syslog`: every line stamped, traces too (continuation.py)
+    shifted: bool = False  # an anchored file had a stamp at another offset: not every record shares the prefix
     _cache: dict[tuple[str, bytes | None, bytes | None], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._now_ts = self.now.timestamp()
 
     def parse(self, line: bytes) -> Stamp | None:
+        st = self._parse(line)
+        if st is not None and self.wrapper is not None and continues(line, st.end, self.wrapper):
+            return None  # a stamped trace line: it continues the record before it
+        return st
+
+    def _parse(self, line: bytes) -> Stamp | None:
+        if line[:1] == b"#" and _DIRECTIVE.match(line):
+            return None  # W3C/Zeek header lines (`#Date: 2026-11-21 ...`) are not records
         if line[:1] == b"{":
             # JSON keeps its time wherever the logger put it: Docker's json-file puts it last.
             return self._json(line[:JSON_BYTES])
@@ -103,16 +140,32 @@ class LineParser:
                         return st
             if self.anchored:
                 # Anchored files are strict: a date inside a stack trace line does not open a record.
-                return self._json(head) if self.style == "json" else None
+                return self._json(head) if self.style == "json" else self._shifted(head)
         return self.parse_any(head)
+
+    def _shifted(self, head: bytes) -> Stamp | None:
+        """A stamp of the file's style a few bytes from where its first lines had it: the first
+        lines did not show every prefix (ALB writes `http `, `https ` and `h2 `). An indented line
+        is a trace line, and a date further in is part of a message. Once seen, records can no
+        longer be counted by their prefix (`shifted`)."""
+        if head[:1] in (b" ", b"\t", b"") or self.style is None:
+            return None
+        rx = _BY_NAME[self.style]
+        m = rx.search(head, 0, self.prefix_len + 64)
+        if m is None or m.start() > self.prefix_len + 8:
+            return None
+        st = self._stamp(self.style, m)
+        if st is not None:
+            self.shifted = True
+        return st
 
     def opens(self, line: bytes) -> bool:
         """Does this line carry a timestamp (open a record)? For a file whose stamps sit at a fixed
         offset this is one anchored match, without the arithmetic of `parse`."""
         if self.anchored and line[:1] != b"{":
             rx = _BY_NAME.get(self.style or "")
-            if rx is not None:
-                return rx.match(line[:HEAD_BYTES], self.prefix_len) is not None
+            if rx is not None and rx.match(line[:HEAD_BYTES], self.prefix_len) is not None:
+                return True
         return self.parse(line) is not None
 
     def parse_any(self, head: bytes) -> Stamp | None:
@@ -173,6 +226,10 @@ class LineParser:
 
     def _minute(self, name: str, m: re.Match[bytes], tz: bytes | None) -> float | None:
         g = m.groupdict()
+        if name == "clock":
+            base = self.now.replace(hour=int(g["h"]), minute=int(g["m"]), second=0, microsecond=0).timestamp()
+            # A time later than now (an hour of slack for skew) is yesterday's.
+            return base - 86400 if base > self._now_ts + 3600 else base
         try:
             month = _MONTHS[g["Mon"]] if g.get("Mon") else int(g["M"])
             day, hour, minute = int(g["D"]), int(g["h"]), int(g["m"])
@@ -201,8 +258,10 @@ def _offset_seconds(tz: bytes | None) -> int:
     if not tz:
         return 0
     tz = tz.strip()
-    if tz in (b"Z", b"z", b"UTC", b"GMT"):
+    if tz in (b"Z", b"z"):
         return 0
+    if tz[:1] not in (b"+", b"-"):
+        return _ABBREV.get(tz, 0) * 60
     sign = -1 if tz[:1] == b"-" else 1
     digits = tz[1:].replace(b":", b"")
     hours = int(digits[:2])
@@ -218,17 +277,20 @@ def detect(lines: list[bytes], now: datetime) -> LineParser:
     counts: dict[str, int] = {}
     prefixes: set[bytes] = set()
     cri = 0
+    stamps: list[tuple[bytes, int]] = []
     for line in lines:
-        st = probe.parse_any(line)
+        # An indented line continues a record, whatever date its text mentions.
+        st = probe.parse_any(line) if line[:1] not in (b" ", b"\t") else None
         if st is None:
             continue
+        stamps.append((line, st.end))
         counts[st.style] = counts.get(st.style, 0) + 1
         prefixes.add(line[: st.start])
         cri += _CRI_TAG.match(line, st.end) is not None
     if not counts:
         return LineParser(now)
     style = max(counts, key=lambda k: counts[k])
-    parser = LineParser(now, style=style)
+    parser = LineParser(now, style=style, wrapper=wrapper_of(style, stamps))
     if len(prefixes) == 1 and style not in ("json",):
         parser.anchored = True
         parser.prefix_len = len(next(iter(prefixes)))
@@ -237,7 +299,7 @@ def detect(lines: list[bytes], now: datetime) -> LineParser:
 
 
 _CRI_TAG = re.compile(rb" (?:stdout|stderr) [FP] ")
-_ISO_MINUTE = re.compile(rb"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?:Z|z|[+-]\d{2}(?::?\d{2})?)?$")
+_ISO_MINUTE = re.compile(rb"(\d{4})-(\d{2})-(\d{2})[T \t](\d{2}):(\d{2})(?:Z|z|[+-]\d{2}(?::?\d{2})?)?$")
 
 
 def iso_minute(key: bytes) -> float | None:
