@@ -88,8 +88,11 @@ def _opener(chunk: bytes, pos: int, parser: LineParser, carry: tuple[int, float]
 
 
 def _last_stamp(chunk: bytes, parser: LineParser, base: int) -> tuple[int, float] | None:
+    """The chunk's last record opener: what a stack trace continuing in the next chunk hangs from."""
+    from incident.tools.levels import RECORD_MAX_LINES
+
     pos = len(chunk)
-    for _ in range(64):
+    for _ in range(RECORD_MAX_LINES + 1):
         if pos <= 0:
             return None
         pos = chunk.rfind(b"\n", 0, pos - 1) + 1
