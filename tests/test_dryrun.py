@@ -265,4 +265,7 @@ def test_the_recorded_example_scenario_in_the_readme_passes(monkeypatch) -> None
                                  "examples/scenarios/bad-deploy", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["passed"] is True and len(report["expectations"]) == 6
+    assert report["passed"] is True and len(report["expectations"]) == 8
+    # The rollback was recorded at 14:36 and the recording ends at 14:40 with errors still flowing.
+    assert sorted(e["actual"] for e in report["expectations"] if e["name"] == "verify check") == [
+        "checkout 5xx back to baseline: pending", "unhandled exceptions stop after the rollback: pending"]

@@ -80,19 +80,3 @@ def triage_args(p: ScenarioPaths, runbooks: Path, incidents: Path, *extra: str) 
     for log in p.logs:
         args += ["--logs", log]
     return [*args, *extra]
-
-
-def pass_checks_to_the_brief(monkeypatch: Any) -> None:
-    """What the session must do once (see the report): hand the matched runbook's checks to the
-    brief. Patched here so the rest of the path is tested end to end until session.py does it."""
-    from incident.session import Session
-
-    original = Session._brief
-
-    def brief(self: Any, state: Any, ev: Any, runbook: Any, summary: str) -> Any:
-        b = original(self, state, ev, runbook, summary)
-        if runbook is not None and not b.verify_checks:
-            b.verify_checks = list(runbook.verify)
-        return b
-
-    monkeypatch.setattr(Session, "_brief", brief)

@@ -260,7 +260,7 @@ class Session:
             incident_id=state.id, title=state.title, service=state.service, symptom=state.symptom,
             now=ev.now, evidence=ev, started_at=self.req.started, alert=state.alert,
             notes=[n.text for n in state.notes], runbook_id=runbook.id if runbook else None,
-            runbook_summary=runbook_summary,
+            runbook_summary=runbook_summary, verify_checks=list(runbook.verify) if runbook else [],
         )
         # Resume: phases already recorded feed forward as they were.
         for name, rec in state.phases.items():
