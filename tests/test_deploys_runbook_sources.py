@@ -115,3 +115,25 @@ def test_runbook_sources_outside_narrow_roots_are_refused_not_added(cli, tmp_pat
     req = _request(inc, doc["incident_id"])
     assert req["runbook_logs"] == [] and req["runbook_deploys"] == []
     assert sum("not read:" in n and "outside the configured read roots" in n for n in doc["notices"]) == 2
+
+
+def test_a_runbook_may_name_several_deploy_sources_each_in_its_format(cli, tmp_path: Path) -> None:
+    ex = _setup(tmp_path)
+    extra = ex.root / "deploys" / "flags.jsonl"
+    extra.write_text('{"at": "2026-11-21T14:10:00Z", "service": "checkout", "id": "flag-7", "description": "flag flip"}\n')
+    _runbook(ex.root, logs=["logs/*.log"], deploys=[  # type: ignore[arg-type]
+        {"path": "deploys/checkout.helm-history.json", "format": "helm"}, "deploys/flags.jsonl"])
+    inc = tmp_path / "inc"
+    code, doc, err = _triage(cli, ex, inc)
+    assert code == 0, err
+    req = _request(inc, doc["incident_id"])
+    assert req["runbook_deploys"] == [str(ex.deploys.resolve()), str(extra.resolve())]
+    assert req["deploy_formats"] == {str(ex.deploys.resolve()): "helm"}  # the second is detected
+    assert doc["suspect_change"]["id"] == ex.expected["suspect_id"]
+
+
+def test_an_unknown_deploy_format_in_a_runbook_is_a_load_problem(cli, tmp_path: Path) -> None:
+    _runbook(tmp_path, logs=[], deploys={"path": "d.json", "format": "helmm"})
+    code, out, err = cli("runbook", "check", str(tmp_path / "runbooks"))
+    assert code == 1
+    assert "unknown deploy format 'helmm'" in out + err and "flux" in out + err

@@ -29,7 +29,7 @@ def test_a_valid_runbook_loads_with_every_field(tmp_path: Path) -> None:
     assert rb.reviewed_at == date(2026, 10, 1)
     assert rb.match.services == ["checkout"]
     assert rb.vars == {"namespace": "shop", "release": "checkout"}
-    assert rb.sources.deploys is not None and rb.sources.deploys.format == "helm"
+    assert [d.format for d in rb.sources.deploys] == ["helm"]
     assert [m.kind for m in rb.mitigations] == ["rollback", "restart"]
     assert rb.verify[0].max_per_minute == 2 and rb.verify[0].within_minutes == 10
     assert rb.escalation == ["#payments-oncall"]

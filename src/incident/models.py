@@ -72,7 +72,7 @@ class Deploy(Model):
     actor: str | None = None
     description: str | None = None
     rollback_of: str | None = None
-    source: str = "unknown"  # the format it was read from: jsonl, csv, helm, argocd, heroku, github, git-tags
+    source: str = "unknown"  # the format it was read from: jsonl, csv, helm, argocd, heroku, github, flux, git-tags
 
     @property
     def succeeded(self) -> bool:

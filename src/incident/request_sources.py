@@ -139,17 +139,12 @@ def runbook_sources(settings: Settings, req: TriageRequest) -> dict[str, Any]:
         if _allowed(roots, raw, full := settings.resolve(raw), "logs", rb.id, "any", notes)
     ]
     deploys = DeployChoice()
-    if want_deploys and src.deploys is not None:
-        try:
-            fmt = check_format(src.deploys.format)
-        except UsageError as e:
-            notes.append(SourceNote(kind="deploys", path=src.deploys.path, reason=f"{e.message} (runbook {rb.id})", hint=e.hint))
-        else:
-            repo = update.get("repo") or req.repo
-            full = _config_path(settings, src.deploys.path, fmt, repo)
-            want = "dir" if fmt == "git-tags" else "file"
-            if _allowed(roots, src.deploys.path, full, "deploys", rb.id, want, notes):
-                deploys.add(full, fmt)
+    for ref in src.deploys if want_deploys else []:
+        repo = update.get("repo") or req.repo
+        full = _config_path(settings, ref.path, ref.format, repo)
+        want = "dir" if ref.format == "git-tags" else "file"
+        if _allowed(roots, ref.path, full, "deploys", rb.id, want, notes):
+            deploys.add(full, ref.format)
     if not (update or logs or deploys.paths or notes):
         return {}
     return {

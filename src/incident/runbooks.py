@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from incident.errors import UsageError
 from incident.models import ProposedCommand, Severity
 from incident.yaml_load import MAX_YAML_BYTES, Problem, load_yaml_model
 
@@ -138,7 +139,19 @@ class MatchRules(_Strict):
 
 class DeploySourceRef(_Strict):
     path: str
-    format: str | None = Field(default=None, description="jsonl, csv, helm, argocd, heroku, github, git-tags; omit to detect.")
+    format: str | None = Field(
+        default=None, description="jsonl, csv, helm, argocd, heroku, github, flux, git-tags; omit (or auto) to detect."
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str | None) -> str | None:
+        from incident.tools.deploy_sources import check_format
+
+        try:
+            return check_format(v)
+        except UsageError as e:
+            raise ValueError(f"{e.message}; {e.hint}") from None
 
 
 class Sources(_Strict):
@@ -146,7 +159,16 @@ class Sources(_Strict):
 
     repo: str | None = None
     logs: list[str] = Field(default_factory=list, description="Log file globs.")
-    deploys: DeploySourceRef | None = None
+    deploys: list[DeploySourceRef] = Field(default_factory=list, description="One deploy source or a list of them.")
+
+    @field_validator("deploys", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        if v is None:
+            return []
+        if isinstance(v, (str, dict)):
+            v = [v]
+        return [{"path": x} if isinstance(x, str) else x for x in v] if isinstance(v, list) else v
 
 
 class Signal(_Strict):

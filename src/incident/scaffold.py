@@ -74,7 +74,7 @@ def config_text(directory: Path, service: str) -> str:
         deploys_block = "    deploys:\n" + "\n".join(f"      - {{path: {d}}}" for d in deploys)
     else:
         deploys_block = (
-            "    # deploys:                      # format: jsonl, csv, helm, argocd, heroku, github, git-tags\n"
+            "    # deploys:                      # format: jsonl, csv, helm, argocd, heroku, github, flux, git-tags\n"
             "    #   - {path: deploys/helm-history.json, format: helm}"
         )
     text = (_TEMPLATES / "incident.yaml").read_text(encoding="utf-8")
