@@ -26,3 +26,19 @@ def test_stream_of_a_bare_json_answer_shows_nothing(capsys):
 def test_streamed_escapes_are_neutralised(capsys):
     out = streamed(["evil \x1b]52;c;Y3VybCB4fHNo\x07 text"], capsys)
     assert "\x1b" not in out and "\\x1b]52" in out
+
+
+def test_a_change_line_names_each_thing_once_and_marks_a_cut():
+    from datetime import UTC, datetime
+
+    from incident.models import ChangeRef
+    from incident.render.triage import _change_line
+
+    at = datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
+    deploy = ChangeRef(kind="deploy", id="6", service="checkout", at=at, minutes_before_onset=2.0,
+                       summary="checkout 6 (1.6.1) [failed]: Upgrade complete")  # fmt: skip
+    assert _change_line(deploy) == "  deploy checkout 6 (1.6.1) [failed] at 2026-11-21 14:30Z, 2 min before — Upgrade complete"
+    long = ChangeRef(kind="commit", id="2b183f182c6b", at=at, summary="word " * 40 + "(Dev <dev@example.com>)")
+    line = _change_line(long)
+    assert line.endswith("…") and "word word" in line and len(line.split(" — ")[1]) <= 90
+    assert _change_line(ChangeRef(kind="deploy", id="7", service=None, at=at, summary="deploy 7")).endswith("at 2026-11-21 14:30Z")

@@ -17,7 +17,7 @@ from incident.render import clean, console, hhmm
 
 if TYPE_CHECKING:
     from incident.engines.base import Brief, PhaseAnswer
-    from incident.models import ProposedCommand
+    from incident.models import ChangeRef, ProposedCommand
     from incident.phases import PhaseSpec
     from incident.session import TriageResult
 
@@ -220,8 +220,7 @@ def _assess(o: Any, brief: Brief) -> Text:
         rows.append(Text("Changes before onset:", style="bold"))
         for ch in o.changes[:8]:
             is_suspect = o.suspect_change and ch.id == o.suspect_change.id and ch.kind == o.suspect_change.kind
-            when = f"{ch.minutes_before_onset:.0f} min before" if ch.minutes_before_onset is not None else ""
-            line = _t(f"  {ch.kind} {ch.service or ''} {ch.id} at {hhmm(ch.at)} {when} {ch.summary[:70]}")
+            line = _t(_change_line(ch))
             if is_suspect:
                 line.append("  ← suspect", style="bold red")
             rows.append(line)
@@ -239,6 +238,27 @@ def _assess(o: Any, brief: Brief) -> Text:
     if o.still_working:
         rows.append(_t(f"Still working: {', '.join(o.still_working[:8])}", "green"))
     return _lines(*rows)
+
+
+def _cut(text: str, n: int) -> str:
+    """At most `n` characters, cut at a word and marked, so a cut never reads as the whole."""
+    if len(text) <= n:
+        return text
+    head = text[: n - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head[n // 2 :] else head) + "…"
+
+
+def _change_line(ch: ChangeRef) -> str:
+    """'deploy checkout 6 (1.6.1) at 14:30Z, 2 min before — Upgrade complete'."""
+    rest = ch.summary
+    if ch.kind == "deploy":  # the summary opens with the service and id shown already
+        lead = f"{ch.service or 'deploy'} {ch.id}"
+        rest = rest[len(lead) :] if rest.startswith(lead) else rest
+    tags, _, desc = rest.partition(": ") if ch.kind == "deploy" else ("", "", rest)
+    when = f", {ch.minutes_before_onset:.0f} min before" if ch.minutes_before_onset is not None else ""
+    who = f"{ch.service} " if ch.kind == "deploy" and ch.service else ""
+    line = f"  {ch.kind} {who}{ch.id}{tags.rstrip()} at {hhmm(ch.at)}{when}"
+    return f"{line} — {_cut(desc.strip(), 90)}" if desc.strip() else line
 
 
 def command_block(i: int, m: ProposedCommand) -> Text:
