@@ -298,7 +298,7 @@ def _diagnose(o: Any, brief: Brief) -> Text:
         Text("Category  ", style="bold") + _t(o.category),
         _t(f"Implicated: {', '.join(o.implicated_files[:6])}") if o.implicated_files else None,
         _t(f"Why not caught: {o.why_not_caught}") if o.why_not_caught else None,
-        *(_t(f"  contributing: {c}", "dim") for c in o.contributing_factors[:5]),
+        *(_t(f"  contributing: {c}", "dim") for c in o.contributing_factors[:5] if c != o.why_not_caught),
         *(_t(f"  related risk: {r}", "dim") for r in o.related_risks[:3]),
     )
 
