@@ -197,3 +197,51 @@ def test_a_crash_in_a_fixed_layout_log_counts_with_rg_and_without(tmp_path: Path
             tl = error_timeline([path], since=T0, until=T0 + timedelta(hours=1), now=NOW, totals=totals)
             counted.append((tl.error_lines, tl.onset))
     assert counted == [(100 + 6, T0 + timedelta(minutes=40))] * 4
+
+
+# ---------------------------------------------------------------- hostile bytes
+
+
+def _messy_lines() -> list[bytes]:
+    out: list[bytes] = []
+    for m in range(60):
+        t = T0 + timedelta(minutes=m)
+        stamp = t.strftime("%Y-%m-%d %H:%M:%S,000").encode()
+        err = m >= 40 and m % 2 == 0
+        if m == 10:
+            out.append(stamp + b" INFO  [main] payload " + b"x" * (1 << 20))  # a 1 MB line
+        elif m == 41:
+            out.append(stamp + b" ERROR [main] dump " + b"\x1b[31m" + b"y" * (1 << 20))  # a 1 MB error line
+            continue
+        elif m == 20:
+            out.append(stamp + b" INFO  [main] caf\xe9 \xff\xfe invalid utf-8 and a NUL \x00 here")
+        out.append(stamp + (b" ERROR [main] \x1b[31mpayment failed\x1b[0m" if err else b" INFO  [main] ok"))
+    return out
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_long_lines_nuls_invalid_utf8_ansi_and_crlf_through_the_cli(tmp_path: Path, newline: bytes) -> None:
+    path = tmp_path / "messy.log"
+    path.write_bytes(newline.join(_messy_lines()) + newline)
+    r = runner.invoke(app, ["logs", "timeline", str(path), "--since", "3h", "--json", *NOW_FLAG])
+    assert r.exit_code == 0, r.output
+    tl = json.loads(r.stdout)["timeline"]
+    assert tl["error_lines"] == 11 and tl["total_lines"] == 62 and tl["onset"] == "2026-11-21T14:40:00Z"
+    r = runner.invoke(app, ["logs", "patterns", str(path), "--since", "3h", "--json", *NOW_FLAG])
+    assert r.exit_code == 0, r.output
+    pats = json.loads(r.stdout)["patterns"]
+    assert sum(p["count"] for p in pats) == 11 and all(len(p["template"]) < 20000 for p in pats)
+    r = runner.invoke(app, ["logs", "search", "payment failed", str(path), "--since", "3h", "--json", *NOW_FLAG])
+    assert r.exit_code == 0, r.output
+    hits = json.loads(r.stdout)["hits"]
+    assert len(hits) == 10 and all(h["at"] and "\r" not in h["text"] for h in hits)
+
+
+def test_a_single_megabyte_line_without_a_newline_is_read_and_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "blob.json"
+    path.write_bytes(b'{"time":"2026-11-21T14:00:01Z","level":"error","msg":"' + b"z" * (1 << 20) + b'"}')
+    for cmd in (["timeline", str(path), "--since", "3h"], ["patterns", str(path)], ["search", "zzz", str(path)]):
+        r = runner.invoke(app, ["logs", *cmd, "--json", *NOW_FLAG])
+        assert r.exit_code == 0, (cmd, r.output)
+        assert len(r.stdout) < 200_000, cmd
+    assert json.loads(runner.invoke(app, ["logs", "timeline", str(path), "--since", "3h", "--json", *NOW_FLAG]).stdout)["timeline"]["error_lines"] == 1

@@ -1,14 +1,19 @@
 """A record's level and HTTP status, as loggers and proxies write them.
 
-Levels: key=value and JSON (`level`, `severity`, `log.level`, bunyan's numbers), bare words
-(`ERROR`), brackets (nginx/Apache `[error]`, `[core:crit]`), and the leading letter of glog/klog
-(`E1121 14:00:00.123456 ...`, also inside a Kubernetes CRI line), which wins over any word in
-the message.
+Levels: key=value and JSON (`level`, `severity`, `log.level`, bunyan's numbers; also with the
+escaped quotes of an app's JSON inside Docker's `log`), bare words (`ERROR`, also after ANSI
+colours or an escaped tab), brackets (nginx/Apache `[error]`, `[core:crit]`), the leading letter
+of glog/klog (`E1121 14:00:00.123456 ...`, also inside a Kubernetes CRI line), which wins over any
+word in the message; syslog severities (journald's `PRIORITY`, a line's `<PRI>`; an error one
+decides, a milder one only when the text names no level), MongoDB's `"s"`, PHP's `PHP Fatal
+error:`, daemons' lower-case `error:`/`warning:` after the syslog tag, Redis' `#` (a warning).
 
 HTTP status, from access-style lines only, where the position or the key says it is one:
 - common/combined/Envoy: the first 3-digit token after the quoted request (the bytes that
   follow are a size, so `" 200 502` is a success);
 - AWS ALB/ELB: the status comes before the request, after the three processing times;
+- HAProxy: after the five timers; CloudFront: the tab-separated field after the path; IIS (W3C
+  default fields): before substatus, win32 status and time taken; Rails: `Completed 500 ...`;
 - logfmt/JSON keys: `status`, `status_code`, `statusCode`, `http.status`,
   `http.response.status_code` (ECS), a nested `"http": {"status": ...}`, Envoy's
   `response_code`, Traefik's `DownstreamStatus`. A duration (`503ms`) or a size is never one.
@@ -94,7 +99,7 @@ def _written_level(head: bytes) -> str | None:
     # A syslog severity (journald's PRIORITY, a line's <PRI>) is what the program asked for; an
     # error one decides, a milder one only when the text names no level (services writing to
     # stdout are all logged at info).
-    severity = _severity(head)
+    severity = _severity(head) if head[:1] in (b"<", b"{") else None
     if severity == "error":
         return severity
     return _text_level(head) or severity
@@ -183,13 +188,24 @@ def http_status(line: bytes) -> int | None:
     return max((int(m.group(1)) for m in KEY_STATUS.finditer(head, max(0, first - 24))), default=None)
 
 
+_DIGITS = tuple(b"%d" % d for d in range(10))
+
+
+def _w3c_tail(head: bytes) -> bool:
+    """Cheap test before the W3C regex: the line ends in four numbers, the first a status."""
+    if not head.endswith(_DIGITS):
+        return False  # most lines end in a word
+    parts = head.rsplit(b" ", 4)
+    return len(parts) == 5 and parts[1][:1] in b"12345" and len(parts[1]) == 3 and all(x.isdigit() for x in parts[1:])
+
+
 def _other_status(head: bytes) -> re.Match[bytes] | None:
     """CloudFront's tab-separated status, IIS's W3C one, Rails' `Completed 500`."""
     if b"\t" in head:
         m = TAB_STATUS.search(head)
         if m is not None:
             return m
-    if head[:1].isdigit() and b'"' not in head:
+    if head[:1].isdigit() and _w3c_tail(head):
         m = W3C_STATUS.search(head)
         if m is not None:
             return m

@@ -46,9 +46,14 @@ _DIGITS = bytes(range(48, 58))
 _ERROR_HINT = re.compile(
     rb'ERR|FATAL|SEVERE|CRIT|EMERG|ALERT|PANIC|[Pp]anic|Exception|Error|Traceback|err|fatal|crit|emerg|alert'
     rb'|[\s=:"]5\d\d(?:[\s",}]|$)|\W[56]0\W|^[EF]\d{4} |(?:out|err) [FP] [EF]\d{4} '
-    rb'|^<\d|"PRIORITY":"[0-3]"|"s":"[EF]"'
 )
-_WARN_HINT = re.compile(rb'WARN|[Ww]arn|[\s=:"]4\d\d(?:[\s",}]|$)|\W40\W|^W\d{4} |(?:out|err) [FP] W\d{4} |"PRIORITY":"4"|"s":"W"| # ')
+_WARN_HINT = re.compile(rb'WARN|[Ww]arn|[\s=:"]4\d\d(?:[\s",}]|$)|\W40\W|^W\d{4} |(?:out|err) [FP] W\d{4} | # ')
+
+
+def _severity_hint(head: bytes) -> bool:
+    """A syslog PRI, journald's PRIORITY or MongoDB's severity: level_of reads them (kept out of
+    the hint regexes, where a leading `"` or `^` would slow every line down)."""
+    return head[:1] == b"<" or (head[:1] == b"{" and (b'"PRIORITY"' in head or b'"$date"' in head))
 # Message keys of common loggers and exports: journald `MESSAGE`, Cloud Logging `textPayload`,
 # GELF `short_message`, OpenTelemetry `body`, Serilog `@m`/`@mt`.
 _MSG_KEYS = ("msg", "message", "event", "log", "Message", "MESSAGE", "textPayload", "short_message", "body", "@m", "@mt", "error", "err")
@@ -172,7 +177,9 @@ def message_of(line: bytes, parser: LineParser, with_level: bool = True) -> tupl
     if b"\x1b" in line:
         line = _ANSI.sub(b"", line)
     st = parser.parse(line) or parser.parse_any(line[:HEAD_BYTES])
-    rest = line[st.end :].lstrip(b"] ") if st is not None and st.start < 40 else line
+    rest = line[st.end :] if st is not None and st.start < 40 else line
+    if rest[:1] == b"]":  # the rest of a bracketed stamp, `[2026-11-21 14:00:01 -0500] ...`
+        rest = rest.lstrip(b"] ")
     return _LEVEL_PREFIX.sub(b"", rest, count=1), level
 
 
@@ -228,7 +235,8 @@ def mine_records(
     for ts, lines in records:
         if level != "any" and len(lines) == 1:
             head = lines[0][:4096]
-            if _ERROR_HINT.search(head) is None and (level == "error" or _WARN_HINT.search(head) is None):
+            if (_ERROR_HINT.search(head) is None and (level == "error" or _WARN_HINT.search(head) is None)
+                    and not _severity_hint(head)):
                 continue
         # At `any` a template's level is its first record's: other records skip reading theirs.
         msg, lv = message_of(lines[0], parser, with_level=level != "any")

@@ -1,10 +1,17 @@
 """Timestamps as real logs write them, read at the bytes level, always as UTC epoch seconds.
 
-Styles: ISO 8601 (T or space, `,`/`.` fractions, Z/offsets; log4j's `yyyy-MM-dd HH:mm:ss,SSS` is one),
-`yyyy/mm/dd HH:MM:SS(.frac)` (Go's log package, nginx's error.log), syslog `MMM d HH:mm:ss` (no year: taken from the clock, so a December line read in January is last
-year's), glog/klog `E1121 14:33:01.123456`, Apache error `[Sat Nov 21 14:33:01(.uuuuuu) 2026]`, access logs
-`[21/Nov/2026:14:33:01 +0000]`, epoch seconds/millis at the start of a line, and JSON lines
-(`@timestamp`, `timestamp`, `time`, `ts`, ... as string or number). Naive times are taken as UTC.
+Styles: ISO 8601 (T, space or tab — CloudFront — between date and time, `,`/`.` fractions, Z,
+offsets — also after a space, gunicorn's `-0500`, Postgres' `+01` — and common zone abbreviations;
+log4j's `yyyy-MM-dd HH:mm:ss,SSS` is one), `yyyy/mm/dd HH:MM:SS(.frac)` (Go's log package, nginx's
+error.log), syslog `MMM d HH:mm:ss` (no year: taken from the clock, so a December line read in
+January is last year's), glog/klog `E1121 14:33:01.123456`, Apache error `[Sat Nov 21 14:33:01(.uuuuuu) 2026]`,
+access logs `[21/Nov/2026:14:33:01 +0000]` (HAProxy's `[21/Nov/2026:14:33:01.123]` and Django's
+`[21/Nov/2026 14:33:01]` without a zone), Tomcat/PHP `21-Nov-2026 14:33:01`, Redis `1:M 21 Nov 2026
+14:33:01.123`, a time of day alone (logback's default pattern: the date is the clock's), epoch
+seconds/millis at the start of a line, and JSON lines (`@timestamp`, `timestamp`, `time`, `ts`,
+Envoy's `start_time`, journald's `__REALTIME_TIMESTAMP`, MongoDB's `$date`, ... as string or
+number). Naive times are taken as UTC. W3C header lines (`#Date: ...`) open no record; in a
+container or journald log, a stamped trace line continues its record (`continuation.py`).
 
 Speed matters more than elegance here: a 1 GB log has millions of lines. Regexes are compiled once,
 the expensive calendar arithmetic is cached per minute (`head` group + zone), and a `LineParser`
@@ -32,11 +39,22 @@ _ABBREV = {
     b"IST": 330, b"JST": 540, b"KST": 540, b"AEST": 600, b"AEDT": 660, b"NZST": 720, b"NZDT": 780,
     b"EST": -300, b"EDT": -240, b"CST": -360, b"CDT": -300, b"MST": -420, b"MDT": -360, b"PST": -480, b"PDT": -420,
 }
-_ZONE_NAMES: list[bytes] = sorted(_ABBREV, key=lambda z: (-len(bytes(z)), z))  # longest first: CEST before CET
+
+
+def _by_first_letter(names: list[bytes]) -> bytes:
+    # `E(?:EST|DT|ET|ST)|...`: the regex engine rejects a word (`INFO`, `ERROR`) on its first
+    # letters instead of trying every name; the longest first (CEST before CET).
+    groups: dict[bytes, list[bytes]] = {}
+    for n in sorted(names, key=lambda z: (-len(bytes(z)), z)):
+        groups.setdefault(n[:1], []).append(n[1:])
+    return b"|".join(k + b"(?:" + b"|".join(v) + b")" for k, v in sorted(groups.items()))
+
+
+_ZONE_ALT = _by_first_letter(list(_ABBREV))
 # A numeric zone may follow after a space (gunicorn's `%z`, Postgres' `+01`), but only as a whole
 # token: `14:00:01 -1 retries` is no zone.
 _TZ = (rb"(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?(?![\d:])| [+-]\d{2}(?::?\d{2})?(?=[\s\]]|$)"
-       rb"| ?(?:" + b"|".join(_ZONE_NAMES) + rb")\b)?")
+       rb"| ?(?:" + _ZONE_ALT + rb")\b)?")
 
 # Each style: (name, regex). `head` is the part that changes once a minute (the cache key);
 # `sec`/`frac`/`tz` are read on every line.
@@ -116,16 +134,17 @@ class LineParser:
 
     def __post_init__(self) -> None:
         self._now_ts = self.now.timestamp()
+        if self.wrapper is not None:
+            # Bound once: the unwrapped parse (most files) pays nothing for the check.
+            self.parse = self._parse_wrapped  # type: ignore[method-assign]
 
-    def parse(self, line: bytes) -> Stamp | None:
-        st = self._parse(line)
+    def _parse_wrapped(self, line: bytes) -> Stamp | None:
+        st = LineParser.parse(self, line)
         if st is not None and self.wrapper is not None and continues(line, st.end, self.wrapper):
             return None  # a stamped trace line: it continues the record before it
         return st
 
-    def _parse(self, line: bytes) -> Stamp | None:
-        if line[:1] == b"#" and _DIRECTIVE.match(line):
-            return None  # W3C/Zeek header lines (`#Date: 2026-11-21 ...`) are not records
+    def parse(self, line: bytes) -> Stamp | None:
         if line[:1] == b"{":
             # JSON keeps its time wherever the logger put it: Docker's json-file puts it last.
             return self._json(line[:JSON_BYTES])
@@ -133,7 +152,12 @@ class LineParser:
         if self.style is not None:
             rx = _BY_NAME.get(self.style)
             if rx is not None:
-                m = rx.match(head, self.prefix_len) if self.anchored else rx.search(head)
+                if self.anchored:
+                    m = rx.match(head, self.prefix_len)
+                elif head[:1] == b"#" and _DIRECTIVE.match(head):
+                    return None  # W3C/Zeek header lines (`#Date: 2026-11-21 ...`) are not records
+                else:
+                    m = rx.search(head)
                 if m is not None:
                     st = self._stamp(self.style, m)
                     if st is not None:
@@ -148,7 +172,7 @@ class LineParser:
         lines did not show every prefix (ALB writes `http `, `https ` and `h2 `). An indented line
         is a trace line, and a date further in is part of a message. Once seen, records can no
         longer be counted by their prefix (`shifted`)."""
-        if head[:1] in (b" ", b"\t", b"") or self.style is None:
+        if head[:1] in (b" ", b"\t", b"", b"#") or self.style is None:
             return None
         rx = _BY_NAME[self.style]
         m = rx.search(head, 0, self.prefix_len + 64)
@@ -169,6 +193,8 @@ class LineParser:
         return self.parse(line) is not None
 
     def parse_any(self, head: bytes) -> Stamp | None:
+        if head[:1] == b"#" and _DIRECTIVE.match(head):
+            return None
         if head.lstrip()[:1] == b"{":
             st = self._json(head[:JSON_BYTES])
             if st is not None:
