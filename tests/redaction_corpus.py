@@ -76,7 +76,50 @@ def token_formats(rng: random.Random) -> list[tuple[str, str]]:
         ("npm_token", "npm_" + rnd(rng, ALNUM, 36)),
         ("huggingface_token", "hf_" + rnd(rng, ALNUM, 34)),
         ("jwt", jwt(rng)),
+        ("slack_token", "xoxe.xoxp-1-" + rnd(rng, ALNUM, 140)),
+        ("slack_token", "xoxe-1-" + rnd(rng, ALNUM, 140)),
+        ("vault_token", "hvs." + rnd(rng, URLSAFE, 90)),
+        ("openshift_token", "sha256~" + rnd(rng, URLSAFE, 43)),
+        ("docker_token", "dckr_pat_" + rnd(rng, URLSAFE, 27)),
+        ("digitalocean_token", "dop_v1_" + rnd(rng, HEX, 64)),
+        ("shopify_token", "shpat_" + rnd(rng, HEX, 32)),
+        ("grafana_token", "glsa_" + rnd(rng, ALNUM, 32) + "_" + rnd(rng, HEX, 8)),
+        ("sentry_token", "sntryu_" + rnd(rng, HEX, 64)),
+        ("databricks_token", "dapi" + rnd(rng, HEX, 32)),
+        ("age_secret_key", "AGE-SECRET-KEY-1" + rnd(rng, UPPER_DIGITS, 58)),
+        ("square_token", "sq0atp-" + rnd(rng, URLSAFE, 22)),
+        ("postman_token", "PMAK-" + rnd(rng, HEX, 24) + "-" + rnd(rng, HEX, 34)),
+        ("pulumi_token", "pul-" + rnd(rng, HEX, 40)),
+        ("doppler_token", "dp.st.prd." + rnd(rng, ALNUM, 40)),
+        ("newrelic_key", "NRAK-" + rnd(rng, UPPER_DIGITS, 27)),
+        ("mailgun_key", "key-" + rnd(rng, HEX, 32)),
+        ("fernet_token", "gAAAAAB" + _b64url(rng.randbytes(120))),
     ]
+
+
+def shape_formats(rng: random.Random) -> list[tuple[str, str]]:
+    """(kind, key) with no prefix a rule could know: caught by shape alone (`high_entropy`)."""
+    return [
+        ("high_entropy", base64.urlsafe_b64encode(rng.randbytes(32)).decode()),  # a Fernet key
+        ("high_entropy", rnd(rng, URLSAFE, 43)),  # an unnamed vendor's base64url key
+        ("high_entropy", "lin_api_" + rnd(rng, ALNUM, 40)),
+        ("high_entropy", "HRKU-AA" + rnd(rng, URLSAFE, 58)),
+        ("high_entropy", "1//0" + rnd(rng, URLSAFE, 99)),
+        ("high_entropy", rnd(rng, B64, 40)),  # an AWS secret access key
+        ("high_entropy", base64.b64encode(rng.randbytes(64)).decode()),  # an Azure storage key
+        ("high_entropy", base64.b64encode(rng.randbytes(16)).decode()),  # 24 characters, padded
+        ("high_entropy", f"{rng.randint(10**8, 10**9)}:AA" + rnd(rng, URLSAFE, 33)),  # a Telegram bot token
+        ("high_entropy", _b64url(rng.randbytes(18)) + "." + rnd(rng, URLSAFE, 38)),  # a JWT's last segments
+    ]
+
+
+SHAPE_CONTEXTS = [
+    "{t}",
+    "2026-11-21T14:33:01Z ERROR upstream rejected {t} (401)",
+    '{{"level":"error","msg":"loaded {t}","attempt":3}}',
+    "export SOME_VAR={t}",
+    "value '{t}' rejected",
+]
 
 
 TOKEN_CONTEXTS = [
@@ -124,6 +167,27 @@ KEYED_CONTEXTS = [
     ("aws_secret_key", '"SecretAccessKey": "{s}"'),
     ("private_key", "private_key={s}"),
     ("signature", "https://bucket.s3.amazonaws.com/o?X-Amz-Signature={s}&X-Amz-Date=1"),
+    ("signature", "https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&se=2026-11-22&sp=r&sig={s}"),
+    ("password", "DB_PASS={s}"),
+    ("password", "db_pass: {s}"),
+    ("password", "jdbc:postgresql://db:5432/app?user=app&password={s}&ssl=true"),
+    ("password", "password: '{s}'"),
+    ("token", "GET /download?token={s}&expires=1700000000 200"),
+    ("token", "  token: {s}"),
+    ("api_key", 'level=info msg="calling" api_key={s} attempt=1'),
+    ("secret", "vault write auth/approle/login role_id=app secret_id={s}"),
+    ("secret_key", "secret_key_base: {s}"),
+    ("account_key", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={s};EndpointSuffix=core.windows.net"),
+    ("access_key", "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey={s}"),
+    ("key", "FERNET_KEY={s}"),
+    ("key", "license_key: {s}"),
+    ("key", "https://maps.example.com/api?key={s}&q=cafe"),
+    ("session", '10.0.0.7 - - [21/Nov/2026:14:33:01 +0000] "GET /cart HTTP/1.1" 200 512 "-" "Mozilla/5.0" "session={s}; _ga=GA1.2.3"'),
+    ("session", '10.0.0.7 - - [21/Nov/2026:14:33:01 +0000] "GET /app;jsessionid={s}?x=1 HTTP/1.1" 200 51'),
+    ("session", "PHPSESSID={s}"),
+    ("session", '{{"session_id": "{s}", "path": "/cart"}}'),
+    ("session", "connect.sid={s}; Path=/"),
+    ("session", "sid={s}"),
 ]
 
 MULTIWORD_CONTEXTS = [
@@ -140,6 +204,11 @@ def secrets(seed: int = 7) -> Iterator[tuple[str, str, str]]:
     for ctx in TOKEN_CONTEXTS:
         for kind, tok in token_formats(rng):
             yield kind, ctx.format(t=tok), tok
+    for ctx in SHAPE_CONTEXTS:
+        for kind, tok in shape_formats(rng):
+            # A JWT's segments are each secret (`.` may separate them); a bot token's id is not.
+            for part in tok.split(":")[-1].split("."):
+                yield kind, ctx.format(t=tok), part
     for kind, ctx in KEYED_CONTEXTS:
         for _ in range(3):
             s = password(rng) if kind == "password" else rnd(rng, ALNUM, 40)
@@ -166,6 +235,14 @@ def secrets(seed: int = 7) -> Iterator[tuple[str, str, str]]:
         s = rnd(rng, ALNUM + "-_.~", 18)
         yield "url_password", f"connecting to {url.format(s=s)} ...", s
     yield "password", "curl -u admin:" + (s := password(rng)) + " https://x", s
+    # Passwords nobody percent-encoded: an `@` or a `/` inside.
+    for url in ("mysql://root:{s}@db.internal:3306/app", "postgres://app:{s}@db/app?sslmode=require&x=a@b"):
+        for s in (password(rng, 6) + "@" + password(rng, 8), password(rng, 6) + "/" + password(rng, 8)):
+            for piece in s.replace("/", "@").split("@"):
+                yield "url_password", f"dsn={url.format(s=s)} opened", piece
+    # Basic credentials base64-encoded with no header or key name: `Ym9i…` decodes to `bob:…`.
+    basic = base64.b64encode(f"deploy:{password(rng, 16)}".encode()).decode()
+    yield "encoded_secret", f"upstream sent {basic} and was refused", basic
     # Slack webhooks.
     path = f"T{rnd(rng, UPPER_DIGITS, 8)}/B{rnd(rng, UPPER_DIGITS, 8)}/{rnd(rng, ALNUM, 24)}"
     yield "slack_webhook", f"posting to https://hooks.slack.com/services/{path}", path
@@ -189,7 +266,7 @@ def secrets(seed: int = 7) -> Iterator[tuple[str, str, str]]:
         s = rnd(rng, B64, 40)
         yield "high_entropy", f"creds loaded: {s}", s
     k8s = base64.b64encode(rng.randbytes(48)).decode()
-    yield "high_entropy", f"data:\n  tls.key: {k8s}", k8s
+    yield "key", f"data:\n  tls.key: {k8s}", k8s
     yaml_body = pem_body(rng, 4)
     yaml_block = "tls:\n  private_key: |\n" + "\n".join("    " + b for b in yaml_body) + "\n  cert: x"
     for line in yaml_body:

@@ -1,9 +1,12 @@
 """The one choke point before anything leaves the machine: secrets become `[REDACTED:<kind>]`.
 
-Every byte sent to an LLM passes `redact` (or `redact_json`) first. The rules are one combined
-regular expression, scanned once, so redacting a large log stays fast; each match goes to a small
-handler that decides the kind and whether it is a real credential or a benign look-alike
-(`token_count=42`, `password: null`, a pod name that happens to start with `sk-`).
+Every byte sent to an LLM passes `redact` (or `redact_json`) first. Three passes, each linear:
+1. the rules of `redact_rules` (known formats, key names, headers, URLs, private key blocks) as
+   one combined anchor scan; each match goes to a small handler that decides the kind and whether
+   it is a real credential or a benign look-alike (`token_count=42`, `password: null`);
+2. the body lines of a private key whose END line is here but whose BEGIN line is not (a window
+   that starts inside the block, or lines redacted one at a time by a tool and joined later);
+3. key material with no name or prefix at all, by shape (long random base64/base64url runs).
 
 Bias: a leak is worse than a false positive. Where a value's extent is ambiguous (a YAML value
 with spaces, an unquoted header) the redaction runs to the end of the line.
@@ -11,177 +14,19 @@ with spaces, an unquoted header) the redaction runs to the end of the line.
 
 from __future__ import annotations
 
-import math
+import bisect
 import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-MARK = "[REDACTED:{}]"
+from incident import redact_keys
+from incident import redact_rules as rules
+from incident.redact_rules import MARK
 
-_B64 = r"A-Za-z0-9+/"
+__all__ = ["MARK", "redact", "redact_counts", "redact_json"]
 
-# Credentials in known formats: kind -> pattern. Matched at a position the anchor scan found.
-_TOKENS: dict[str, str] = {
-    "anthropic_key": r"sk-ant-[A-Za-z0-9_\-]{24,}",
-    "openai_key": r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{32,}|[A-Za-z0-9]{32,})",
-    "github_token": r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})",
-    "gitlab_token": r"gl(?:pat|dt|rt|ptt|ft|cbt|soat)-[A-Za-z0-9_\-]{20,}",
-    "slack_token": r"(?:xox[abposr]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,})",
-    "stripe_key": r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})",
-    "google_api_key": r"AIza[0-9A-Za-z_\-]{35}",
-    "google_oauth": r"(?:ya29\.[0-9A-Za-z_\-]{20,}|GOCSPX-[A-Za-z0-9_\-]{20,})",
-    "npm_token": r"npm_[A-Za-z0-9]{36}",
-    "pypi_token": r"pypi-AgE[A-Za-z0-9_\-]{50,}",
-    "sendgrid_key": r"SG\.[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{20,}",
-    "huggingface_token": r"hf_[A-Za-z0-9]{30,}",
-    "jwt": r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
-    # An access key id, and the secret key when it follows on the same line (a CSV of credentials).
-    "aws_access_key_id": r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"
-    r"(?:(?P<aws_sep>[ \t,;:|=\"']{1,8})(?P<aws_secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=]))?",
-}
-
-# Key names whose value is a credential. The match starts at the sensitive word, so the key may
-# carry any prefix (`DB_PASSWORD`, `accessToken`, `x-goog-api-key`) but must END with it:
-# `token_count`, `max_tokens` and `password_reset_requested` are not keys of secrets.
-_KEYWORDS = (
-    r"pass(?:word|wd|phrase)|pwd|secret(?:[_\-]?(?:access[_\-]?)?key)?|token|api[_\-]?key"
-    r"|access[_\-]?key(?:[_\-]?id)?|private[_\-]?key|signing[_\-]?key|account[_\-]?key"
-    r"|master[_\-]?key|encryption[_\-]?key|credentials?|signature|sig"
-)
-_QUOTED = r"\"(?:[^\"\\\r\n]|\\.)*\"|'(?:[^'\\\r\n]|\\.)*'|\\\"(?:[^\"\\\r\n]|\\[^\"\r\n])*\\\""
-# A quote that never closes (a line cut by a size cap): the value runs to the end of the line.
-_QUOTED += r"|\"(?:[^\"\\\r\n]|\\.)*|'(?:[^'\\\r\n]|\\.)*"
-_BARE = r"[^\s\"'<>&,;})\]\\=:|][^\s\"'<>&,;})\]\\]*"
-_HEADERS = r"(?:proxy-)?authorization|x-api-key|x-auth-token|api-key|set-cookie|cookie|x-amz-security-token"
-
-_RULES: dict[str, str] = {
-    "private_key": r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-    r"(?:[\s\S]{0,20000}?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-    rf"|(?:(?:\s|\\n|\\r)*[{_B64}=]{{16,}})*)",
-    "slack_webhook": r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<slack_path>[A-Za-z0-9_/\-]+)",
-    "discord_webhook": r"discord(?:app)?\.com/api/webhooks/(?P<discord_path>\d+/[A-Za-z0-9_\-]+)",
-    **_TOKENS,
-    "authorization": r"(?i:authorization|cookie)(?:\\?[\"'])?[ \t]*[:=][ \t]*"
-    rf"(?P<hdr_val>{_QUOTED}|[^\r\n\"]+)",
-    "bearer": r"[Bb]earer[ \t]+(?P<bearer_val>[A-Za-z0-9._~+/=\-]{16,})",
-    "url_password": r"://(?P<url_user>[^/\s:@\"'<>\[\]]*):(?P<url_pw>[^/\s@\"'<>]+)@(?=[A-Za-z0-9\[])",
-    "cli_password": r"(?:-u|--user)[ \t]+(?P<cli_user>[^\s:\"'\[\]]+):(?P<cli_pw>[^\s\"']+)",
-    "cli_flag": r"--(?i:(?P<flag_key>password|passwd|token|secret|api-key|access-token|client-secret"
-    r"|auth-token))[ \t]+(?P<flag_val>[^\s\-:=][^\s]*)",
-    "kv": rf"(?i:(?P<kv_key>{_KEYWORDS}))(?:\\?[\"'])?[ \t]*(?P<kv_sep>=>|[:=])[ \t]*"
-    rf"(?P<kv_val>{_QUOTED}|{_BARE})?",
-    "xml": r"(?i:(?P<xml_key>password|passwd|secret|token|api_?key))>(?P<xml_val>[^<]{1,4000})</",
-}
-_RULE_RX = {kind: re.compile(p) for kind, p in _RULES.items()}
-_TOKEN_RX = re.compile("|".join(f"(?P<{name}>{pat})" for name, pat in _TOKENS.items()))
-
-
-def _ci(word: str) -> list[tuple[str, str]]:
-    """Anchors for a case-insensitive word: (first char, the rest as a case-insensitive regex)."""
-    rest = "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word[1:])
-    return [(word[0].lower(), rest), (word[0].upper(), rest)]
-
-
-_KW = ["kv", "xml"]
-# Literal starts of the rules: (first char, regex for the rest, rules to try there, in order).
-# The scan for anchors is one regular expression whose branches each open with a distinct
-# literal character, so the engine skips every other position without entering the branches:
-# that is what keeps 10 MB under a second.
-_ANCHORS: list[tuple[str, str, list[str]]] = [
-    ("s", r"k-", ["anthropic_key", "openai_key"]),
-    ("s", r"k_(?:live|test)_", ["stripe_key"]),
-    ("r", r"k_(?:live|test)_", ["stripe_key"]),
-    ("w", r"hsec_", ["stripe_key"]),
-    ("g", r"h[pousr]_|ithub_pat_", ["github_token"]),
-    ("g", r"l(?:pat|dt|rt|ptt|ft|cbt|soat)-", ["gitlab_token"]),
-    ("x", r"ox[abposr]-|app-", ["slack_token"]),
-    ("A", r"Iza", ["google_api_key"]),
-    ("A", r"KIA|SIA|BIA|CCA", ["aws_access_key_id"]),
-    ("y", r"a29\.", ["google_oauth"]),
-    ("G", r"OCSPX-", ["google_oauth"]),
-    ("n", r"pm_", ["npm_token"]),
-    ("p", r"ypi-AgE", ["pypi_token"]),
-    ("S", r"G\.", ["sendgrid_key"]),
-    ("h", r"f_", ["huggingface_token"]),
-    ("h", r"ooks\.slack\.com/", ["slack_webhook"]),
-    ("d", r"iscord", ["discord_webhook"]),
-    ("e", r"yJ", ["jwt"]),
-    ("-", r"----BEGIN", ["private_key"]),
-    ("-", r"u[ \t]|-user[ \t]", ["cli_password"]),
-    ("-", r"-[A-Za-z]", ["cli_flag"]),
-    (":", r"//", ["url_password"]),
-    *[(c, r, ["bearer"]) for c, r in _ci("bearer")],
-    *[(c, r, ["authorization"]) for w in ("authorization", "cookie") for c, r in _ci(w)],
-    *[
-        (c, r, _KW)
-        for w in ("pass", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access", "private",
-                  "signing", "account", "master", "encryption", "credential", "sig")
-        for c, r in _ci(w)
-    ],
-]
-
-
-def _anchor_scan() -> tuple[re.Pattern[str], dict[str, list[str]]]:
-    by_char: dict[str, list[tuple[str, str]]] = {}
-    groups: dict[str, list[str]] = {}
-    for i, (c, rest, kinds) in enumerate(_ANCHORS):
-        by_char.setdefault(c, []).append((f"a{i}", rest))
-        groups[f"a{i}"] = kinds
-    branches = [
-        # The rest is a lookahead: a scan match is one character long, so an anchor never hides
-        # another that starts inside it (`--token=…` holds both `--t` and `token`).
-        re.escape(c) + "(?=" + "|".join(f"(?P<{g}>{r})" for g, r in alts) + ")" for c, alts in by_char.items()
-    ]
-    return re.compile("|".join(branches)), groups
-
-
-_SCAN, _SCAN_RULES = _anchor_scan()
-_WORDISH = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_PLACEHOLDER = re.compile(
-    r"(?i)(?:|null|none|nil|true|false|undefined|empty|string|str|bool|int|\*+|x{3,}|\.{3}|-+"
-    r"|\[redacted[^\]]*\]?|<[^<>]*>|\(?redacted\)?|hidden|masked|\$\{?[A-Za-z_][\w.]*\}?|\{\{.*\}\}"
-    r"|%\(?[\w.]*\)?s|\{[\w.]*\}|:\w+)"
-)
-_NUMBER = re.compile(r"[+-]?\d{1,3}(?:\.\d+)?")
-_SCHEME = re.compile(r"(?i)(bearer|basic|token|bot|digest|negotiate|ntlm|apikey|sswss?|aws4-hmac-sha256)\s+")
-
-
-def _mark(kind: str) -> str:
-    return MARK.format(kind)
-
-
-_KIND_OF_KEY = {
-    "password": "password", "passwd": "password", "passphrase": "password", "pwd": "password",
-    "secret": "secret", "credential": "secret", "credentials": "secret",
-    "secretaccesskey": "aws_secret_key", "secretkey": "secret_key", "token": "token",
-    "apikey": "api_key", "accesskey": "access_key", "accesskeyid": "access_key",
-    "privatekey": "private_key", "signingkey": "signing_key", "accountkey": "account_key",
-    "masterkey": "master_key", "encryptionkey": "encryption_key", "signature": "signature", "sig": "signature",
-}
-
-
-def _kv_kind(key: str) -> str:
-    return _KIND_OF_KEY.get(re.sub(r"[_\-]", "", key.lower()), "secret")
-
-
-def _unquote(v: str) -> tuple[str, str, str]:
-    """Split a value into (opening quote, inner, closing quote)."""
-    for q in ('\\"', '"', "'"):
-        if len(v) >= 2 * len(q) and v.startswith(q) and v.endswith(q):
-            return q, v[len(q) : -len(q)], q
-    return "", v, ""
-
-
-def _benign(value: str) -> bool:
-    """An empty, templated, masked or already redacted value: nothing to hide."""
-    v = value.strip()
-    return v.startswith("[REDACTED:") or _PLACEHOLDER.fullmatch(v) is not None
-
-
-def _token_kind(value: str) -> str | None:
-    m = _TOKEN_RX.fullmatch(value)
-    return m.lastgroup if m else None
+_SCAN, _SCAN_RULES = rules.anchor_scan()
 
 
 class _Redactor:
@@ -190,10 +35,11 @@ class _Redactor:
     def __init__(self, text: str):
         self.text = text
         self.counts: Counter[str] = Counter()
+        self._ends: list[int] | None = None  # where each private key END line ends
 
     def sub(self, kind: str) -> str:
         self.counts[kind] += 1
-        return _mark(kind)
+        return rules.mark(kind)
 
     def run(self) -> str:
         text = self.text
@@ -204,7 +50,7 @@ class _Redactor:
             if start < pos:  # inside a span already replaced (a key block, a PEM body)
                 continue
             for kind in _SCAN_RULES[a.lastgroup or ""]:
-                m = _RULE_RX[kind].match(text, start)
+                m = rules.RULE_RX[kind].match(text, start)
                 if m is None:
                     continue
                 res = _HANDLERS.get(kind, _Redactor._token)(self, m, kind)
@@ -224,25 +70,42 @@ class _Redactor:
 
     def _token(self, m: re.Match[str], kind: str) -> tuple[str, int] | None:
         start = m.start()
-        if start and self.text[start - 1] in _WORDISH and kind != "private_key":
+        if start and self.text[start - 1] in rules.WORDISH and kind != "putty_key":
             return None  # a run inside a longer identifier or base64 blob, not a token of its own
         if kind == "aws_access_key_id" and m.group("aws_secret"):
             self.counts["aws_secret_key"] += 1
-            return self.sub(kind) + m.group("aws_sep") + _mark("aws_secret_key"), m.end()
+            return self.sub(kind) + m.group("aws_sep") + rules.mark("aws_secret_key"), m.end()
         if kind in ("slack_webhook", "discord_webhook"):
             path = m.start("slack_path" if kind == "slack_webhook" else "discord_path")
             return self.text[start:path] + self.sub(kind), m.end()
-        return self.sub(kind), m.end()
+        return self.sub("private_key" if kind == "putty_key" else kind), m.end()
+
+    def _private_key(self, m: re.Match[str], kind: str) -> tuple[str, int] | None:
+        text = self.text
+        if self._ends is None:  # found once: a text of many BEGIN lines must not search ahead from each
+            self._ends = [e.end() for e in rules.KEY_END.finditer(text)] if "PRIVATE KEY" in text else []
+        i = bisect.bisect_left(self._ends, m.end())
+        if i < len(self._ends) and self._ends[i] <= m.end() + redact_keys.BLOCK_REACH:
+            return self.sub("private_key"), self._ends[i]
+        # No END line in reach: a block cut short by a cap, or logged one line per record. Its
+        # body is what follows on the same line(s), then the base64 runs aligned under BEGIN.
+        tail = redact_keys.KEY_TAIL.match(text, m.end())
+        pos = tail.end() if tail else m.end()
+        out = [self.sub("private_key")]
+        for s, e in redact_keys.body_lines(text, m.start(), pos, forward=True):
+            out += [text[pos:s], rules.mark("private_key")]
+            pos = e
+        return "".join(out), pos
 
     def _header(self, m: re.Match[str], kind: str) -> tuple[str, int] | None:
         start = m.start()
         if start and self.text[start - 1].isalnum():
             return None
         raw = m.group("hdr_val")
-        q, inner, q2 = _unquote(raw.rstrip())
-        scheme = _SCHEME.match(inner)
+        q, inner, q2 = rules.unquote(raw.rstrip())
+        scheme = rules.SCHEME.match(inner)
         keep = scheme.group(0) if scheme else ""
-        if _benign(inner[len(keep) :]):
+        if rules.benign(inner[len(keep) :]):
             return None
         trail = raw[len(raw.rstrip()) :]
         head = self.text[start : m.start("hdr_val")]
@@ -255,55 +118,58 @@ class _Redactor:
         return self.text[m.start() : m.start("bearer_val")] + self.sub("bearer_token"), m.end()
 
     def _url(self, m: re.Match[str], kind: str) -> tuple[str, int] | None:
-        if _benign(m.group("url_pw")):
-            return None
+        pw = m.group("url_pw") or m.group("url_pw2")
+        if rules.benign(pw) or (m.group("url_pw2") and pw.split("/", 1)[0].isdigit()):
+            return None  # `host:8080/path@x`: a port and a path, not a password
         return "://" + m.group("url_user") + ":" + self.sub("url_password") + "@", m.end()
 
     def _cli(self, m: re.Match[str], kind: str) -> tuple[str, int] | None:
-        if _benign(m.group("cli_pw")):
+        if rules.benign(m.group("cli_pw")):
             return None
         return self.text[m.start() : m.start("cli_pw")] + self.sub("password"), m.end()
 
     def _flag(self, m: re.Match[str], kind: str) -> tuple[str, int] | None:
         val = m.group("flag_val")
-        if _benign(val):
+        if rules.benign(val):
             return None
-        kind = _token_kind(val) or _kv_kind(m.group("flag_key"))
+        kind = rules.token_kind(val) or rules.kv_kind(m.group("flag_key"))
         return self.text[m.start() : m.start("flag_val")] + self.sub(kind), m.end()
 
     def _xml(self, m: re.Match[str], kind: str) -> tuple[str, int] | None:
-        if _benign(m.group("xml_val")):
+        if rules.benign(m.group("xml_val")):
             return None
-        return self.text[m.start() : m.start("xml_val")] + self.sub(_kv_kind(m.group("xml_key"))) + "</", m.end()
+        return self.text[m.start() : m.start("xml_val")] + self.sub(rules.kv_kind(m.group("xml_key"))) + "</", m.end()
 
     def _kv(self, m: re.Match[str], kind: str) -> tuple[str, int] | None:
         text = self.text
         raw = m.group("kv_val")
         key = m.group("kv_key")
-        end = m.end()
+        if _word_ending_in_pass(text, m.start(), key):
+            return None
         if m.group("kv_sep") == ":" and (raw is None or raw[:1] not in "\"'\\"):
+            # `password: correct horse battery` in YAML, or inside a log message: where the value
+            # ends is unknown, so it runs to the end of the line (or of the string it is in).
             line_start = text.rfind("\n", 0, m.start()) + 1
-            prefix = text[line_start : m.start()]
-            if _looks_like_yaml_key(prefix):
-                return self._yaml(m, line_start)
+            yaml = _YAML_KEY.fullmatch(text, line_start, m.start()) is not None
+            if yaml or rules.kv_kind(key) not in rules.WEAK_KINDS:
+                return self._yaml(m, line_start, yaml=yaml)
         if raw is None:
             return None
-        q, inner, q2 = _unquote(raw)
-        if _benign(inner):
+        q, inner, q2 = rules.unquote(raw)
+        if _keep_value(key, inner, _key_name(text, m.start(), key)):
             return None
-        if key.lower() == "pwd" and inner.startswith(("/", "~")):
-            return None  # the shell's working directory
-        if key.lower() in ("sig", "signature", "token") and _NUMBER.fullmatch(inner):
-            return None  # `token=42`, `sig=1`: counters and flags, too short to be a credential
-        kind = _token_kind(inner) or _kv_kind(key)
-        return text[m.start() : m.start("kv_val")] + q + self.sub(kind) + q2, end
+        kind = rules.token_kind(inner) or rules.kv_kind(key)
+        return text[m.start() : m.start("kv_val")] + q + self.sub(kind) + q2, m.end()
 
-    def _yaml(self, m: re.Match[str], line_start: int) -> tuple[str, int] | None:
+    def _yaml(self, m: re.Match[str], line_start: int, *, yaml: bool = True) -> tuple[str, int] | None:
         """`key: value with spaces  # comment` to the end of the line; a block scalar's lines too."""
         text = self.text
         vstart = m.end("kv_sep")
         eol = text.find("\n", vstart)
         eol = len(text) if eol < 0 else eol
+        if not yaml and len(_UNESCAPED_QUOTE.findall(text, line_start, m.start())) % 2:
+            close = _UNESCAPED_QUOTE.search(text, vstart, eol)  # inside a JSON string: to its end
+            eol = close.start() if close else eol
         value = text[vstart:eol].strip()
         if value.endswith("\r"):
             value = value[:-1].rstrip()
@@ -314,25 +180,49 @@ class _Redactor:
         if value in ("|", ">", "|-", ">-", "|+", ">+"):
             indent = len(text[line_start : m.start()]) - len(text[line_start : m.start()].lstrip())
             end = _block_end(text, eol, indent)
-            if end == eol or _benign(text[eol:end]):
+            if end == eol or rules.benign(text[eol:end]) or rules.kv_kind(key) in rules.WEAK_KINDS:
                 return None
-            return text[m.start() : vstart] + " " + value + "\n" + " " * (indent + 2) + self.sub(
-                _kv_kind(key)
-            ), end
-        q, inner, q2 = _unquote(value)
-        if _benign(inner) or (key.lower() in ("token", "sig", "signature") and _NUMBER.fullmatch(inner)):
+            return text[m.start() : vstart] + " " + value + "\n" + " " * (indent + 2) + self.sub(rules.kv_kind(key)), end
+        q, inner, q2 = rules.unquote(value)
+        if _keep_value(key, inner, _key_name(text, m.start(), key)):
             return None
-        kind = _token_kind(inner) or _kv_kind(key)
+        kind = rules.token_kind(inner) or rules.kv_kind(key)
         vpos = text.index(value, vstart)
         return text[m.start() : vpos] + q + self.sub(kind) + q2, vpos + len(value)
 
 
 _YAML_KEY = re.compile(r"[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.\-]*")
+_UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
 
 
-def _looks_like_yaml_key(prefix: str) -> bool:
-    """Is everything before the keyword on its line just indentation and the rest of the key?"""
-    return _YAML_KEY.fullmatch(prefix) is not None
+def _word_ending_in_pass(text: str, start: int, key: str) -> bool:
+    """`bypass=`, `compass: north`: a word that ends in "pass" (`dbPass`, `DB_PASS` are keys)."""
+    if key.lower() != "pass" or not start or not text[start - 1].isalpha():
+        return False
+    return not (key[0].isupper() and text[start - 1].islower())
+
+
+def _key_name(text: str, start: int, key: str) -> str:
+    """The whole key a keyword ends (`Sec-WebSocket-Key` for `Key`)."""
+    i = start
+    while i > 0 and start - i < 64 and (text[i - 1].isalnum() or text[i - 1] in "_-."):
+        i -= 1
+    return text[i:start] + key
+
+
+def _keep_value(key: str, inner: str, name: str = "") -> bool:
+    """A value under a secret-named key that is nothing to hide."""
+    if rules.benign(inner):
+        return True
+    if rules.PUBLIC_KEY_NAME.search(name or key):
+        return True
+    norm = re.sub(r"[_\-]", "", key.lower())
+    if norm == "pwd" and inner.startswith(("/", "~")):
+        return True  # the shell's working directory
+    if norm in rules.NUMERIC_OK and rules.NUMBER.fullmatch(inner):
+        return True  # `token=42`, `sig=1`, `pass=3`: counters and flags, too short to be a credential
+    kind = rules.kv_kind(key)
+    return kind in rules.WEAK_KINDS and rules.token_kind(inner) is None and not rules.credential_shape(inner, kind)
 
 
 def _block_end(text: str, eol: int, indent: int) -> int:
@@ -352,6 +242,7 @@ def _block_end(text: str, eol: int, indent: int) -> int:
 
 
 _HANDLERS: dict[str, Callable[[_Redactor, re.Match[str], str], tuple[str, int] | None]] = {
+    "private_key": _Redactor._private_key,
     "authorization": _Redactor._header,
     "bearer": _Redactor._bearer,
     "url_password": _Redactor._url,
@@ -362,50 +253,79 @@ _HANDLERS: dict[str, Callable[[_Redactor, re.Match[str], str], tuple[str, int] |
 }
 
 
-# Long base64 runs with no key name or known prefix: a private key's body lines logged one per
-# record, an AWS secret key on its own, an unknown vendor's key. Benign long base64 (data URIs,
-# SRI hashes, images) and paths are told apart by what precedes them and by their shape.
-_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{32,}={0,2}")
-_B64_BENIGN_BEFORE = re.compile(r"(?:base64,|sha(?:1|256|384|512)-|sha(?:1|256|384|512)[:=])$")
+# -- key material by shape
+
+# Long base64/base64url runs with no key name or known prefix: a private key's body lines logged
+# one per record, an AWS secret key on its own, an unknown vendor's key; shorter runs only with
+# base64 padding. Benign base64 (data URIs, SRI hashes, images, ids, digests, encoded text) is
+# told apart by what precedes it, by its shape and by what it decodes to.
+# (A short run must not be followed by a base64 character, nor by a marker: `k1=v1=` would else
+# lose `v1=` on one pass and `k1=` on the next.)
+_B64_RUN = re.compile(
+    r"(?<![A-Za-z0-9+/_\-])(?:[A-Za-z0-9+/_\-]{24,}={0,2}|[A-Za-z0-9+/]{10,23}={1,2}(?![A-Za-z0-9+/=\[]))"
+)
+_B64_BENIGN_BEFORE = ("base64,", *(f"{h}{c}" for h in ("sha1", "sha224", "sha256", "sha384", "sha512") for c in "-:=~"),
+                      "md5:", "md5=")
 _B64_BENIGN_START = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi0", "PD94bWwg", "PHN2Zy")
-_WORD = re.compile(r"[A-Z]?[a-z]{3,}")
-_WORDY = re.compile(r"[A-Za-z]?[a-z]+(?:[A-Z][a-z]+)*\d{0,4}|\d+|v\d+")
 
 
-def _looks_random(run: str) -> bool:
-    s = run.rstrip("=")
-    upper = sum(c.isupper() for c in s)
-    lower = sum(c.islower() for c in s)
-    if upper < 4 or lower < 4 or not any(c.isdigit() or c == "+" for c in s):
-        return False
-    if sum(len(w) for w in _WORD.findall(s)) >= 0.6 * len(s):
-        return False  # CamelCaseIdentifiersAndWords: random base64 is rarely more than a fifth words
-    if "/" in s:
-        segments = [seg for seg in s.split("/") if seg]
-        if sum(_WORDY.fullmatch(seg) is not None for seg in segments) >= 0.6 * len(segments):
-            return False  # a path or a dotted name, not key material
-    counts = Counter(s)
-    n = len(s)
-    entropy = -sum(c / n * math.log2(c / n) for c in counts.values())
-    return entropy >= 4.0
+# Keys naming a value that is an id, a digest or a nonce: base64 under them is data.
+_BENIGN_KEY = re.compile(
+    r"(?:(?:^|[_\-.])(?i:ids?|id-2)|[a-z](?:Ids?|IDs?))$"  # `request_id`, `x-amz-id-2`, `traceId`; not `valid`
+    r"|(?i:etag|md5|sha\d*|hash|checksum|digest|integrity|crc32c?|fingerprint|nonce|cursor"
+    r"|websocket-key|websocket-accept|version|revision|commit|uid|guid)$"
+)
+
+
+def _key_before(text: str, start: int) -> str:
+    """The key name a value at `start` is written under (`x-amz-id-2: …`, `"etag":"…"`), or ""."""
+    i = start
+    while i > 0 and start - i < 6 and text[i - 1] in " \t\"'\\":
+        i -= 1
+    if i == 0 or text[i - 1] not in ":=>":
+        return ""
+    i -= 2 if text[i - 1] == ">" and i > 1 and text[i - 2] == "=" else 1
+    while i > 0 and text[i - 1] in " \t\"'\\" and start - i < 12:
+        i -= 1
+    end = i
+    while i > 0 and end - i < 64 and (text[i - 1].isalnum() or text[i - 1] in "_.-"):
+        i -= 1
+    return text[i:end]
+
+
+def _shape_kind(text: str, start: int, run: str) -> str | None:
+    """The kind of a key-like run at `start`, or None when it is data."""
+    if run.startswith(_B64_BENIGN_START) or text[max(0, start - 8) : start].lower().endswith(_B64_BENIGN_BEFORE):
+        return None
+    if not rules.looks_random(run) or _BENIGN_KEY.search(_key_before(text, start)):
+        return None
+    decoded = rules.decoded_text(run)
+    if decoded is None:
+        return "high_entropy"
+    # Encoded text is ordinary data (a cursor, a GraphQL id) unless what it encodes is a secret.
+    if rules.BASIC_PAIR.fullmatch(decoded) or redact_counts(decoded)[1]:
+        return "encoded_secret"
+    return None
 
 
 def _redact_b64_runs(text: str, counts: Counter[str]) -> str:
     out: list[str] = []
     pos = 0
     for m in _B64_RUN.finditer(text):
-        start = m.start()
-        if start and text[start - 1] in "_-.@%":  # part of an identifier, a file name or an address
-            continue
         run = m.group()
-        if run.startswith(_B64_BENIGN_START) or _B64_BENIGN_BEFORE.search(text, max(0, start - 8), start):
+        if run.islower() or run.isupper():
+            continue  # one case only: a word, an id, a hex digest
+        start = m.start()
+        if start and text[start - 1] == "\\" and run[0] in "nrt":
+            start, run = start + 1, run[1:]  # `\nMIIE…`: the escape is not part of the run
+            if len(run.rstrip("=")) < 24 and not run.endswith("="):
+                continue
+        kind = _shape_kind(text, start, run)
+        if kind is None:
             continue
-        if not _looks_random(run):
-            continue
-        out.append(text[pos:start])
-        out.append(_mark("high_entropy"))
-        counts["high_entropy"] += 1
-        pos = m.end()
+        out += [text[pos:start], rules.mark(kind)]
+        counts[kind] += 1
+        pos = start + len(run)
     if not out:
         return text
     out.append(text[pos:])
@@ -417,7 +337,7 @@ def redact_counts(text: str) -> tuple[str, dict[str, int]]:
     if not text:
         return text, {}
     r = _Redactor(text)
-    out = _redact_b64_runs(r.run(), r.counts)
+    out = _redact_b64_runs(redact_keys.orphan_key_ends(r.run(), r.counts), r.counts)
     return out, dict(r.counts)
 
 
@@ -427,19 +347,17 @@ def redact(text: str) -> tuple[str, int]:
     return out, sum(counts.values())
 
 
-_SENSITIVE_KEY = re.compile(
-    rf"(?i)(?:^|.*?)(?P<k>{_KEYWORDS}|{_HEADERS}|client[_\-]?secret|auth)$"
-)
+_SENSITIVE_KEY = re.compile(rf"(?i)(?:^|.*?)(?P<k>{rules.KEYWORDS}|{rules.HEADERS}|client[_\-]?secret)$")
 
 
 def _sensitive_key(key: str) -> str | None:
     m = _SENSITIVE_KEY.match(key)
-    if m is None:
+    if m is None or _word_ending_in_pass(key, m.start("k"), m.group("k")) or rules.PUBLIC_KEY_NAME.search(key):
         return None
     k = m.group("k")
-    if re.fullmatch(_HEADERS, k, re.IGNORECASE):
+    if re.fullmatch(rules.HEADERS, k, re.IGNORECASE):
         return "authorization"
-    return "secret" if k.lower() == "auth" else _kv_kind(k)
+    return rules.kv_kind(k)
 
 
 def redact_json(obj: Any) -> tuple[Any, int]:
@@ -459,13 +377,15 @@ def redact_json(obj: Any) -> tuple[Any, int]:
             return out
         if isinstance(node, (list, tuple)):
             return [walk(v, kind) for v in node]
+        if kind in rules.WEAK_KINDS and not (isinstance(node, str) and rules.credential_shape(node, kind)):
+            kind = None  # `"key": "user:42"`, `"session": 3`: a weak name needs a credential's shape
         if kind is not None and isinstance(node, (str, int, float)) and not isinstance(node, bool):
-            if isinstance(node, str) and _benign(node):
+            if isinstance(node, str) and rules.benign(node):
                 return node
             if kind in ("token", "signature") and isinstance(node, int):
                 return node
             total += 1
-            return _mark(_token_kind(node) or kind if isinstance(node, str) else kind)
+            return rules.mark(rules.token_kind(node) or kind if isinstance(node, str) else kind)
         if isinstance(node, str):
             s, n = redact(node)
             total += n
