@@ -206,14 +206,14 @@ def test_ten_megabytes_in_well_under_two_seconds():
 
 
 def test_hostile_inputs_stay_linear():
-    # Each BEGIN line used to search 20,000 characters ahead for its END: 2.6 MB took 15 s.
+    # Each BEGIN line used to search 20,000 characters ahead for its END: 1.3 MB took 7 s.
     rng = random.Random(4)
-    for text in ("-----BEGIN RSA PRIVATE KEY-----\nhello world\n" * 60_000,
-                 "\n".join(rnd(rng, B64, 64) + ("\n-----END RSA PRIVATE KEY-----" if i % 2 else "") for i in range(30_000)),
-                 "password=" * 300_000, "a://b:c@d " * 200_000, "\\n" * 1_000_000):
+    for text in ("-----BEGIN RSA PRIVATE KEY-----\nhello world\n" * 30_000,
+                 "\n".join(rnd(rng, B64, 64) + ("\n-----END RSA PRIVATE KEY-----" if i % 2 else "") for i in range(15_000)),
+                 "password=" * 150_000, "a://b:c@d " * 100_000, "\\n" * 500_000):
         t = time.process_time()
         redact(text)
-        assert time.process_time() - t < 3.0
+        assert time.process_time() - t < 2.0
 
 
 _WORDS = st.sampled_from(
