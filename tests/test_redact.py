@@ -206,7 +206,7 @@ def test_ten_megabytes_in_well_under_two_seconds():
 
 
 def test_hostile_inputs_stay_linear():
-    # Each BEGIN line used to search 20,000 characters ahead for its END: 1.3 MB took 7 s.
+    # Each BEGIN line used to search 20,000 characters ahead for its END: 1.3 MB took 8 s (now 0.5 s).
     rng = random.Random(4)
     for text in ("-----BEGIN RSA PRIVATE KEY-----\nhello world\n" * 30_000,
                  "\n".join(rnd(rng, B64, 64) + ("\n-----END RSA PRIVATE KEY-----" if i % 2 else "") for i in range(15_000)),
