@@ -187,7 +187,8 @@ def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None
     g.tick("patterns")
     out.patterns = g.attempt(
         "logs", where,
-        lambda: mine_patterns(paths, since=start, until=now, now=now, level="error", new_since=onset, limit=50), [],
+        lambda: mine_patterns(paths, since=start, until=now, now=now, level="error", new_since=onset, limit=50,
+                              scrub=_scrub), [],
     )
     g.tick("samples")
     out.samples = g.attempt(
@@ -216,3 +217,10 @@ def _dedupe(notes: list[SourceNote]) -> list[SourceNote]:
             seen.add(key)
             out.append(n)
     return out
+
+
+def _scrub(text: str) -> str:
+    """Templates reach prompts: redact each message before the miner masks it (see mine_records)."""
+    from incident.redact import redact
+
+    return redact(text)[0]

@@ -153,11 +153,13 @@ def log_patterns(ctx: ToolContext, args: LogPatternsArgs) -> ToolResult:
         if not files:
             return ToolResult(tool="log_patterns", status="no_data", text=_refusals(notes) + "no readable log files")
         pats = mine_patterns(files, since=_when(ctx, args.since or "2h"), until=_when(ctx, args.until) or ctx.now, now=ctx.now,
-                             level=args.level, new_since=_when(ctx, args.new_since), limit=args.limit)
+                             level=args.level, new_since=_when(ctx, args.new_since), limit=args.limit,
+                             scrub=lambda t: redact(t)[0])  # before masking: see mine_records
     except IncidentError as e:
         return _fail("log_patterns", e)
     safe = _Redacting()
     pats = [safe.pattern(p) for p in pats]
+    safe.count += sum(p.template.count("[REDACTED:") for p in pats)  # redacted while mining
     rows = [f"{p.count:>7}  {'NEW ' if p.new else ''}{p.level or '-':<5} {iso(p.first_seen) or '-'} .. {iso(p.last_seen) or '-'}  {p.template}" for p in pats]
     text, cut = cap_text("\n".join(x for x in [_refusals(notes).rstrip(), *rows] if x), ctx.max_chars)
     return ToolResult(tool="log_patterns", status="ok" if pats else "no_data", text=text or "no matching lines", data=pats, truncated=cut,

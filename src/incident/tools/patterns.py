@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -229,7 +229,10 @@ def mine_records(
     new_since: float | None = None,
     miner: Miner | None = None,
     stats: dict[int, _Stat] | None = None,
+    scrub: Callable[[str], str] | None = None,
 ) -> tuple[Miner, dict[int, _Stat]]:
+    """Add the wanted records to `miner`. `scrub` (the redactor, for text bound for a model) sees
+    each message before masking: masking first can cut away the context a secret is known by."""
     miner = miner or Miner()
     stats = {} if stats is None else stats
     for ts, lines in records:
@@ -244,6 +247,8 @@ def mine_records(
             continue
         if lv is None and level != "any":
             lv = "error"  # no level written, but an exception, a traceback or a crash made it wanted
+        if scrub is not None:
+            msg = scrub(msg.decode("utf-8", "replace")).encode()
         tid = miner.add(msg)
         s = stats.get(tid)
         if s is None:
@@ -270,6 +275,7 @@ def mine_patterns(
     level: Literal["any", "warn", "error"] = "error",
     new_since: datetime | None = None,
     limit: int = 50,
+    scrub: Callable[[str], str] | None = None,
 ) -> list[LogPattern]:
     """Templates of the records in [since, until) at `level` or worse, most frequent first.
 
@@ -282,7 +288,8 @@ def mine_patterns(
     stats: dict[int, _Stat] = {}
     for path in paths:
         parser = logscan.parser_for(path, now)
-        mine_records(_window_records(path, parser, lo, hi, level), parser, level=level, new_since=ns, miner=miner, stats=stats)
+        mine_records(_window_records(path, parser, lo, hi, level), parser, level=level, new_since=ns, miner=miner, stats=stats,
+                     scrub=scrub)
     return summarise(miner, stats, new_since=ns, limit=limit)
 
 
