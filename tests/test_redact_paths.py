@@ -66,6 +66,10 @@ def test_incident_prompt_shows_no_secret_from_the_logs(cli, tmp_path: Path) -> N
     samples = (inc / iid / "evidence" / "error-samples.log").read_text(encoding="utf-8")
     assert _leaked(values, "\n".join(shown)) == []
     assert _leaked(values, samples) == []
+    # Nothing else in the incident folder keeps them either: it gets shared and committed.
+    for f in sorted((inc / iid).rglob("*")):
+        if f.is_file():
+            assert _leaked(values, f.read_text(encoding="utf-8", errors="replace")) == [], f.name
     # The seeded records did reach the evidence (redacted) and the prompts (as masked templates).
     assert "[REDACTED:" in samples and all("auth failure detail" in s for s in shown)
     events = [json.loads(x) for x in (inc / iid / "events.jsonl").read_text(encoding="utf-8").splitlines()]

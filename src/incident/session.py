@@ -388,17 +388,21 @@ class Session:
         self.journal.append(j.EVIDENCE_SAVED, {"path": f"evidence/{name}", "bytes": len(content.encode())})
 
     def _save_evidence(self, ev: Evidence) -> None:
+        """The evidence as read, redacted like everything else that leaves the tools: an incident
+        folder gets shared, attached to tickets and committed with the postmortem."""
         import json
+
+        from incident.redact import redact, redact_json
 
         if ev.timeline is not None:
             self._write_evidence("timeline.json", ev.timeline.model_dump_json(indent=1))
         if ev.deploys:
-            self._write_evidence("deploys.json", json.dumps([d.model_dump(mode="json") for d in ev.deploys], indent=1))
+            deploys = redact_json([d.model_dump(mode="json") for d in ev.deploys])[0]
+            self._write_evidence("deploys.json", json.dumps(deploys, indent=1))
         if ev.patterns:
-            self._write_evidence("patterns.json", json.dumps([p.model_dump(mode="json") for p in ev.patterns], indent=1))
+            patterns = redact_json([p.model_dump(mode="json") for p in ev.patterns])[0]
+            self._write_evidence("patterns.json", json.dumps(patterns, indent=1))
         if ev.error_samples:
-            from incident.redact import redact
-
             text = "\n\n".join(f"# {s.path}:{s.line_no}\n" + "\n".join([s.text, *s.after]) for s in ev.error_samples)
             self._write_evidence("error-samples.log", redact(text)[0])
 
