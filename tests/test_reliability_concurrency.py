@@ -105,3 +105,31 @@ def test_two_triages_racing_for_one_lock_one_wins(tmp_path):
     events = read_back(folder).events
     started = [e.payload["phase"] for e in events if e.type == j.PHASE_STARTED]
     assert len(started) == len(set(started)), started  # no phase was run twice at once
+
+
+def test_a_lock_being_written_is_not_taken_for_a_stale_one(tmp_path):
+    """The holder has created triage.lock but not yet written who it is: a second taker must wait
+    for it, then see a live holder; before, it judged the empty file stale and took it too."""
+    import pytest
+
+    from incident.errors import Conflict
+    from incident.locks import TriageLock
+
+    folder = tmp_path / "inc"
+    folder.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, json, os, socket, sys, time\n"
+        f"d = os.open({str(folder)!r}, os.O_RDONLY); fcntl.flock(d, fcntl.LOCK_EX)\n"
+        f"fd = os.open({str(folder / 'triage.lock')!r}, os.O_WRONLY | os.O_CREAT | os.O_EXCL)\n"
+        "print('created', flush=True); time.sleep(0.5)\n"
+        "os.write(fd, json.dumps({'pid': os.getpid(), 'host': socket.gethostname(), 'since': 'now'}).encode())\n"
+        "os.close(fd); os.close(d); time.sleep(30)\n")], stdout=subprocess.PIPE, env=cli_env())
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"created"
+        with pytest.raises(Conflict) as e:
+            TriageLock(folder).__enter__()
+        assert f"pid {holder.pid}" in e.value.message
+        assert json.loads((folder / "triage.lock").read_text())["pid"] == holder.pid
+    finally:
+        holder.kill()
+        holder.wait()

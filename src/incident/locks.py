@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -37,6 +40,25 @@ class TriageLock:
     def __enter__(self) -> TriageLock:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": iso(self.clock())}
         data = json.dumps(me).encode()
+        with self._serialised():
+            return self._take(data)
+
+    @contextmanager
+    def _serialised(self) -> Iterator[None]:
+        """Looking at the lock and taking it are one step: without this, a second process can
+        read a lock file its holder has created but not yet written, judge it stale and take it,
+        and two triages then run at once."""
+        try:
+            fd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError as e:
+            raise StorageError(f"{self.path.parent}: cannot open the incident folder ({e.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def _take(self, data: bytes) -> TriageLock:
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -77,8 +99,9 @@ class TriageLock:
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         try:
-            holder = self._holder()
-            if holder.get("pid") == os.getpid():
-                self.path.unlink(missing_ok=True)
-        except OSError:
+            with self._serialised():
+                holder = self._holder()
+                if holder.get("pid") == os.getpid():
+                    self.path.unlink(missing_ok=True)
+        except (OSError, StorageError):
             pass
