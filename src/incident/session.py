@@ -20,6 +20,7 @@ from incident.engines.base import Brief, Engine, EngineFailed, PhaseAnswer
 from incident.journal import Journal
 from incident.models import SCHEMA_VERSION, ContainOutput, Evidence, PhaseOutput, ProposedCommand, SourceNote
 from incident.phases import PHASES, PhaseSpec, plan
+from incident.session_files import save_evidence, save_suspect_diff, write_file
 from incident.state import IncidentState, fold
 from incident.tools.base import Roots, Toolbox, ToolContext, spec_dir
 
@@ -209,7 +210,7 @@ class Session:
             if note.refused or note.reason:  # refused by policy, or could not be read
                 self.notice(f"not read: {note.path}: {note.reason}" + (f" — {note.hint}" if note.hint else ""))
         if not state.triage_finished and "classify" not in state.phases:
-            self._save_evidence(ev)
+            save_evidence(self.journal, ev)
         brief = self._brief(state, ev, runbook, runbook_summary)
 
         self._phase("classify", brief, toolbox, state)
@@ -231,7 +232,7 @@ class Session:
             if name == "contain":
                 self._ask_mitigations(brief)
             if name == "assess":
-                self._save_suspect_diff(brief, ctx)
+                save_suspect_diff(self.journal, brief, ctx, self.notice)
         self.journal.append(j.TRIAGE_FINISHED, {"notices": self.notices})
         final = fold(self.journal.events(), source=self.journal.path)
         return TriageResult(self.journal.id, self.journal.folder, final, self.runbook_info, self.notices, to_utc(self.clock()))
@@ -279,7 +280,7 @@ class Session:
         computed = self.offline().run_phase(spec, brief, "", toolbox)
         prompt_text, redactions = redact(self._render_prompt(spec, brief, computed.output))
         prompt_path = self.journal.folder / "prompts" / f"{name}.md"
-        _write_file(prompt_path, prompt_text)
+        write_file(prompt_path, prompt_text)
         self.journal.append(j.PROMPT_RENDERED, {"phase": name, "path": str(prompt_path.relative_to(self.journal.folder)), "chars": len(prompt_text), "redactions": redactions})
         self.ui.phase_started(spec, self.engine.name)
         self.journal.append(j.PHASE_STARTED, {"phase": name, "engine": self.engine.name})
@@ -379,50 +380,6 @@ class Session:
                 break
             self.journal.append(j.COMMAND_SKIPPED, {"index": i, "action": cmd.action, "command": cmd.command})
 
-    # ------------------------------------------------------------------ evidence files
-
-    def _write_evidence(self, name: str, content: str) -> None:
-        folder = self.journal.folder / "evidence"
-        path = folder / name
-        _write_file(path, content)
-        self.journal.append(j.EVIDENCE_SAVED, {"path": f"evidence/{name}", "bytes": len(content.encode())})
-
-    def _save_evidence(self, ev: Evidence) -> None:
-        """The evidence as read, redacted like everything else that leaves the tools: an incident
-        folder gets shared, attached to tickets and committed with the postmortem."""
-        import json
-
-        from incident.redact import redact, redact_json
-
-        if ev.timeline is not None:
-            self._write_evidence("timeline.json", ev.timeline.model_dump_json(indent=1))
-        if ev.deploys:
-            deploys = redact_json([d.model_dump(mode="json") for d in ev.deploys])[0]
-            self._write_evidence("deploys.json", json.dumps(deploys, indent=1))
-        if ev.patterns:
-            patterns = redact_json([p.model_dump(mode="json") for p in ev.patterns])[0]
-            self._write_evidence("patterns.json", json.dumps(patterns, indent=1))
-        if ev.error_samples:
-            text = "\n\n".join(f"# {s.path}:{s.line_no}\n" + "\n".join([s.text, *s.after]) for s in ev.error_samples)
-            self._write_evidence("error-samples.log", redact(text)[0])
-
-    def _save_suspect_diff(self, brief: Brief, ctx: ToolContext) -> None:
-        suspect = getattr(brief.outputs.get("assess"), "suspect_change", None)
-        if not suspect or not suspect.sha or ctx.repo is None:
-            return
-        if (self.journal.folder / "evidence" / "suspect.diff").exists():
-            return
-        try:
-            from incident.tools.git import commit_detail
-
-            detail = commit_detail(ctx.repo, suspect.sha)
-        except Exception as e:  # the diff is a convenience; its absence is noted, not fatal
-            self.notice(f"could not save the suspect diff: {getattr(e, 'message', e)}")
-            return
-        from incident.redact import redact
-
-        self._write_evidence("suspect.diff", redact(f"{detail.stat}\n\n{detail.diff}")[0])
-
 
 def _log_summary(ctx: ToolContext) -> dict[str, int]:
     """How much the triage will read (files, bytes), cheap enough for the header."""
@@ -436,15 +393,6 @@ def _log_summary(ctx: ToolContext) -> dict[str, int]:
         except OSError:
             continue
     return {"files": len(paths), "bytes": size}
-
-
-def _write_file(path: Path, content: str) -> None:
-    """A side file of the incident (prompt, evidence); a refusing disk is a StorageError naming it."""
-    try:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    except OSError as e:
-        raise j.storage_error(path, e) from None
 
 
 def _tools() -> list[Any]:
