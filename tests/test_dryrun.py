@@ -269,3 +269,18 @@ def test_the_recorded_example_scenario_in_the_readme_passes(monkeypatch) -> None
     # The rollback was recorded at 14:36 and the recording ends at 14:40 with errors still flowing.
     assert sorted(e["actual"] for e in report["expectations"] if e["name"] == "verify check") == [
         "checkout 5xx back to baseline: pending", "unhandled exceptions stop after the rollback: pending"]
+
+
+def test_deploy_files_in_different_formats_one_format_each(tmp_path: Path) -> None:
+    scenario = _example(tmp_path / "scn", scenario=(
+        "service: checkout\nsymptom: checkout is returning 500 errors\nnow: 2026-11-21T14:40:00Z\n"
+        "deploys: [deploys/checkout.helm-history.json, deploys/search.csv]\ndeploys_format: [helm, csv]\n"))
+    write(scenario, "deploys/search.csv", "time,service,id,version,status\n2026-11-21T14:20:00Z,search,s-9,2.4.0,succeeded\n")
+    report = dry_run(RUNBOOKS, scenario, settings=Settings())
+    assert report.passed, [e.model_dump() for e in report.expectations]
+    assert report.triage is not None
+    assert "s-9" in json.dumps(report.triage)  # the csv file was read, as csv
+    bad = _example(tmp_path / "bad", scenario=(
+        "service: checkout\nnow: 2026-11-21T14:40:00Z\ndeploys: [deploys/checkout.helm-history.json]\ndeploys_format: [helm, csv]\n"))
+    with pytest.raises(UsageError):
+        dry_run(RUNBOOKS, bad, settings=Settings())

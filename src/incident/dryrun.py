@@ -27,6 +27,7 @@ from incident.config import Settings
 from incident.errors import UsageError
 from incident.journal import Workspace
 from incident.models import SCHEMA_VERSION, CheckStatus, Classification, Severity
+from incident.tools.deploys import pair_formats
 from incident.yaml_load import load_yaml_model
 
 DEFAULT_TOLERANCE_MINUTES = 2.0
@@ -62,7 +63,7 @@ class ScenarioFile(_Strict):
     now: datetime | None = None
     repo: str | None = None
     deploys: list[str] = Field(default_factory=list)
-    deploys_format: str | None = None
+    deploys_format: str | list[str] | None = None  # one for every deploy file, or one per file (auto = detect)
     logs: list[str] = Field(default_factory=list)
     mitigated_at: datetime | None = Field(
         default=None, description="When the operator applied the mitigation, recorded as `incident mark ID mitigated --at T` would."
@@ -311,10 +312,12 @@ def dry_run(
         if now is None:
             raise UsageError(f"{scenario}: no `now` for the recorded incident", "set now: in scenario.yaml (ISO 8601)")
         now = to_utc(now)
+        deploys = _deploys(scenario, spec)
+        formats = pair_formats(deploys, spec.deploys_format)
         req = TriageRequest(
             service=spec.service, symptom=spec.symptom, title=spec.title, alert=spec.alert,
             started=to_utc(spec.started) if spec.started else None,
-            repo=repo, deploys=_deploys(scenario, spec), deploys_format=spec.deploys_format, logs=logs,
+            repo=repo, deploys=deploys, deploy_formats={str(p): f for p, f in zip(deploys, formats, strict=True) if f}, logs=logs,
             runbook_paths=[runbook.resolve()], engine="scripted" if engine == "scripted" else "offline", scripted_dir=scripted if engine == "scripted" else None,
             now=now, roots=[scenario, tmp], severity=None,
         )
