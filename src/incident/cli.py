@@ -11,26 +11,35 @@ import sys
 from typing import Any
 
 import typer
+from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperGroup
 
 from incident import __version__
-from incident.errors import EXIT_FAILURE, EXIT_INTERRUPTED, IncidentError
+from incident.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, IncidentError, UsageError
 
 
 class _Group(TyperGroup):
     """Turns IncidentError (raised anywhere in the core) into stderr or JSON + an exit code."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer's vendored click Context
+        # Kept before click consumes them: a parse error still needs to know --json was asked for.
+        ctx.meta["incident.argv"] = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
         except IncidentError as e:
             _report(ctx, e)
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
-            from incident import render
-
-            render.error_line("interrupted; everything recorded so far is in the journal")
+            # Start a fresh line: Ctrl-C usually lands in the middle of a prompt or a progress bar.
+            _report(ctx, IncidentError("interrupted", _interrupt_hint(ctx), code="interrupted"), newline=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except ClickUsageError as e:
+            if not _wants_json(ctx):
+                raise
+            # A flag or argument click refused: a --json caller still gets one JSON object.
+            sub = e.ctx.command_path if e.ctx is not None else ctx.command_path
+            _report(ctx, UsageError(e.format_message(), f"see `{sub} --help`"), force_json=True)
+            raise typer.Exit(EXIT_USAGE) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except OSError as e:
@@ -61,12 +70,30 @@ def _disk_refused(e: OSError) -> IncidentError | None:
     return StorageError(f"{where}cannot write ({e.strerror})", "use a writable --incidents-dir or fix the permissions")
 
 
-def _report(ctx: typer.Context, e: IncidentError) -> None:
+def _wants_json(ctx: typer.Context) -> bool:
+    """--json (or --format json) on the command line, even when click failed before the option's
+    callback could note it."""
+    if ctx.meta.get("incident.json"):
+        return True
+    args: list[str] = ctx.meta.get("incident.argv") or []
+    return "--json" in args or "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:], strict=False))
+
+
+def _interrupt_hint(ctx: typer.Context) -> str:
+    if ctx.invoked_subcommand == "triage":
+        ref = ctx.meta.get("incident.triage_id") or "last"
+        return f"everything recorded so far is in the journal; continue with `incident triage --resume {ref}`"
+    return "run the command again"
+
+
+def _report(ctx: typer.Context, e: IncidentError, *, force_json: bool = False, newline: bool = False) -> None:
     from incident import render
 
-    if ctx.meta.get("incident.json"):
-        render.print_json({"error": e.to_dict()})
+    if force_json or ctx.meta.get("incident.json"):
+        render.print_json({"schema_version": 1, "error": e.to_dict()})
     else:
+        if newline:
+            render.error_line("")
         render.error(e.message, e.hint)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from incident.commands.common import (
+    WHEN_FORMS,
     ConfigOption,
     JsonOption,
     NowOption,
@@ -20,6 +21,7 @@ from incident.commands.common import (
     SinceOption,
     UntilOption,
     runtime,
+    window,
 )
 
 if TYPE_CHECKING:
@@ -47,11 +49,11 @@ def _refused(e: Any) -> Exception:
 
 
 def changes(
-    repo: Annotated[Path | None, typer.Option("--repo", help="The service repository (default: the service's repo from config, else here).", show_default=False)] = None,
-    since: Annotated[str, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration before now.")] = "24h",
+    repo: Annotated[Path | None, typer.Option("--repo", metavar="DIR", help="The service repository (default: the service's repo from config, else here).", show_default=False)] = None,
+    since: Annotated[str, typer.Option("--since", metavar="WHEN", help=f"Start: {WHEN_FORMS}.")] = "24h",
     until: UntilOption = None,
-    max_count: Annotated[int, typer.Option("-n", "--max-count", min=1, max=10_000, help="At most this many commits.")] = 50,
-    path: Annotated[list[str] | None, typer.Option("--path", help="Only commits touching this path (repeatable).", show_default=False)] = None,
+    max_count: Annotated[int, typer.Option("-n", "--max-count", metavar="N", min=1, max=10_000, help="At most this many commits (1-10000).")] = 50,
+    path: Annotated[list[str] | None, typer.Option("--path", metavar="PATH", help="Only commits touching this path (repeatable).", show_default=False)] = None,
     service: ServiceOption = None,
     root: RootOption = None,
     json_output: JsonOption = False,
@@ -63,7 +65,7 @@ def changes(
     Example: incident changes --repo ~/src/checkout --since 3h --path src/payments
     """
     from incident import render
-    from incident.clock import iso, parse_when
+    from incident.clock import iso
     from incident.render import evidence as out
     from incident.tools import git
     from incident.tools.base import PathRefused
@@ -73,9 +75,8 @@ def changes(
     if repo is None:
         svc = s.service(service)
         repo = s.resolve(svc.repo) if svc is not None and svc.repo else Path.cwd()
-    at = rt.clock()
-    start = parse_when(since, now=at)
-    end = parse_when(until, now=at) if until else None
+    start, end = window(since, until, rt.clock())
+    assert start is not None  # --since has a default
     try:
         checked = _roots(s, [str(repo)], root).check(repo, want="dir")
     except PathRefused as e:
@@ -119,6 +120,7 @@ def deploys(
         list[str] | None,
         typer.Option(
             "--deploys-format",
+            metavar="FORMAT",
             help="jsonl, csv, helm, argocd, heroku, github, flux, git-tags or auto (the default: detect each file). Once: every file. "
             "Once per file: the Nth names the Nth (auto to detect one).",
             show_default=False,
@@ -127,7 +129,7 @@ def deploys(
     service: ServiceOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    max_count: Annotated[int, typer.Option("-n", "--max-count", min=1, max=100_000, help="Show the most recent N.")] = 50,
+    max_count: Annotated[int, typer.Option("-n", "--max-count", metavar="N", min=1, max=100_000, help="Show the most recent N (1-100000).")] = 50,
     root: RootOption = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
@@ -143,7 +145,7 @@ def deploys(
     import glob
 
     from incident import render
-    from incident.clock import iso, parse_when
+    from incident.clock import iso
     from incident.errors import NotFound, UsageError
     from incident.render import evidence as out
     from incident.tools.base import ToolContext, spec_dir
@@ -151,9 +153,7 @@ def deploys(
 
     rt = runtime(config=config, now=now, json=json_output)
     s = rt.settings
-    at = rt.clock()
-    start = parse_when(since, now=at) if since else None
-    end = parse_when(until, now=at) if until else None
+    start, end = window(since, until, rt.clock())
     found: list[Deploy] = []
     notes: list[SourceNote] = []
     for src, fmt, repo in _sources(s, paths or [], deploys_format or [], service):

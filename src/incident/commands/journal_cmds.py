@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 
 from incident.commands.common import (
+    WHEN_FORMS,
     ConfigOption,
     IncidentArg,
     IncidentsDirOption,
     JsonOption,
     NowOption,
     runtime,
+    when,
 )
 
 
@@ -26,11 +28,11 @@ def register(app: typer.Typer) -> None:
 
 def new(
     title: Annotated[str | None, typer.Argument(help="Short title, e.g. 'checkout 500s'.", show_default=False)] = None,
-    service: Annotated[str | None, typer.Option("--service", "-s", help="Affected service.")] = None,
-    symptom: Annotated[str | None, typer.Option("--symptom", help="What users see.")] = None,
-    started: Annotated[str | None, typer.Option("--started", help="When it started (ISO 8601, HH:MM UTC, or 20m).")] = None,
-    severity: Annotated[str | None, typer.Option("--severity", help="SEV-1..SEV-4 if already known.")] = None,
-    alert: Annotated[str | None, typer.Option("--alert", help="The alert name that fired.")] = None,
+    service: Annotated[str | None, typer.Option("--service", "-s", metavar="NAME", help="Affected service.")] = None,
+    symptom: Annotated[str | None, typer.Option("--symptom", metavar="TEXT", help="What users see.")] = None,
+    started: Annotated[str | None, typer.Option("--started", metavar="WHEN", help=f"When it started: {WHEN_FORMS}.")] = None,
+    severity: Annotated[str | None, typer.Option("--severity", metavar="SEV-N", help="SEV-1 (worst) .. SEV-4, if already known.")] = None,
+    alert: Annotated[str | None, typer.Option("--alert", metavar="NAME", help="The alert name that fired.")] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
     incidents_dir: IncidentsDirOption = None,
@@ -43,6 +45,7 @@ def new(
     from incident import incidents, render
 
     rt = runtime(config=config, incidents=incidents_dir, now=now, json=json_output)
+    when(started, "--started", rt.clock())
     j = incidents.new_incident(rt.workspace, title=title, service=service, symptom=symptom, started=started, severity=severity, alert=alert)
     if json_output:
         render.print_json({"schema_version": 1, "incident_id": j.id, "path": str(j.folder)})
@@ -88,7 +91,7 @@ def show(
 def note(
     incident_id: IncidentArg,
     text: Annotated[str, typer.Argument(help="The note. Quote it.", show_default=False)],
-    author: Annotated[str | None, typer.Option("--author", help="Who is noting (optional).")] = None,
+    author: Annotated[str | None, typer.Option("--author", metavar="NAME", help="Who is noting (optional).")] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
     incidents_dir: IncidentsDirOption = None,
@@ -113,19 +116,18 @@ def note(
 
 def timeline(
     incident_id: IncidentArg,
-    since: Annotated[str | None, typer.Option("--since", help="Only events at/after this time.")] = None,
+    since: Annotated[str | None, typer.Option("--since", metavar="WHEN", help=f"Only events at/after this time: {WHEN_FORMS}.")] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
     incidents_dir: IncidentsDirOption = None,
 ) -> None:
     """Every recorded event of an incident, in order (UTC)."""
     from incident import incidents, render
-    from incident.clock import parse_when
     from incident.render import journal as out
 
     rt = runtime(config=config, incidents=incidents_dir, json=json_output)
     journal = rt.workspace.open(incident_id)
-    rows, warnings = incidents.timeline_rows(journal, since=parse_when(since, now=rt.clock()) if since else None)
+    rows, warnings = incidents.timeline_rows(journal, since=when(since, "--since", rt.clock()))
     if json_output:
         render.print_json({"schema_version": 1, "incident_id": journal.id, "events": rows, "warnings": warnings})
     else:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from incident.commands.common import (
+    WHEN_FORMS,
     ConfigOption,
     JsonOption,
     NowOption,
@@ -19,6 +20,8 @@ from incident.commands.common import (
     SinceOption,
     UntilOption,
     runtime,
+    when,
+    window,
 )
 
 if TYPE_CHECKING:
@@ -36,7 +39,11 @@ logs_app = typer.Typer(
 
 PathsArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Log files, globs, directories or - for stdin (default: the service's logs from config).", show_default=False),
+    typer.Argument(
+        metavar="[PATHS]...",
+        help="Log files, globs (quote them), directories, or - for stdin (default: the service's logs from config).",
+        show_default=False,
+    ),
 ]
 
 
@@ -87,8 +94,8 @@ def search_cmd(
     literal: Annotated[bool, typer.Option("--literal", "-F", help="Search the pattern as plain text.")] = False,
     since: SinceOption = None,
     until: UntilOption = None,
-    context: Annotated[int, typer.Option("--context", "-C", min=0, max=20, help="Lines of context either side.")] = 0,
-    max_hits: Annotated[int, typer.Option("--max", min=1, max=100000, help="Stop after this many hits.")] = 200,
+    context: Annotated[int, typer.Option("--context", "-C", metavar="N", min=0, max=20, help="Lines of context either side (0-20).")] = 0,
+    max_hits: Annotated[int, typer.Option("--max", metavar="N", min=1, max=100000, help="Stop after this many hits.")] = 200,
     service: ServiceOption = None,
     root: RootOption = None,
     json_output: JsonOption = False,
@@ -100,15 +107,14 @@ def search_cmd(
     Example: incident logs search 'SocketTimeout' /var/log/checkout/app.log --since 1h -C 3
     """
     from incident import render
-    from incident.clock import parse_when
     from incident.render import logs as out
     from incident.tools.logs import search
 
     rt = _rt(config, now, json_output)
     at = _now(rt)
+    start, end = window(since, until, at)
     files, notes = _files(rt, paths, service, root)
-    res = search(files, pattern, literal=literal, since=parse_when(since, now=at) if since else None,
-                 until=parse_when(until, now=at) if until else None, now=at, context=context, max_hits=max_hits)
+    res = search(files, pattern, literal=literal, since=start, until=end, now=at, context=context, max_hits=max_hits)
     if json_output:
         render.print_json({"schema_version": 1, **res.model_dump(mode="json"), "sources": _notes_json(notes)})
         return
@@ -119,11 +125,14 @@ def search_cmd(
 @logs_app.command("timeline")
 def timeline_cmd(
     paths: PathsArg = None,
-    since: Annotated[str, typer.Option("--since", help="Start: ISO 8601, HH:MM (UTC) or a duration before now.")] = "2h",
+    since: Annotated[str, typer.Option("--since", metavar="WHEN", help=f"Start: {WHEN_FORMS}.")] = "2h",
     until: UntilOption = None,
-    deploys: Annotated[str | None, typer.Option("--deploys", help="A deploy history file to mark on the chart.", show_default=False)] = None,
-    deploys_format: Annotated[str | None, typer.Option("--deploys-format", help="Its format (default: detected).", show_default=False)] = None,
-    width: Annotated[int, typer.Option("--width", min=10, max=400, help="Chart width in columns.")] = 60,
+    deploys: Annotated[str | None, typer.Option("--deploys", metavar="FILE", help="A deploy history file to mark on the chart.", show_default=False)] = None,
+    deploys_format: Annotated[
+        str | None,
+        typer.Option("--deploys-format", metavar="FORMAT", help="Its format: jsonl, csv, helm, argocd, heroku, github or flux (default: detected).", show_default=False),
+    ] = None,
+    width: Annotated[int, typer.Option("--width", metavar="N", min=10, max=400, help="Chart width in columns (10-400).")] = 60,
     service: ServiceOption = None,
     root: RootOption = None,
     json_output: JsonOption = False,
@@ -135,16 +144,20 @@ def timeline_cmd(
     Example: incident logs timeline /var/log/checkout/*.log --since 3h --deploys deploys.jsonl
     """
     from incident import render
-    from incident.clock import parse_when
     from incident.render import logs as out
     from incident.tools.timeline import error_timeline
 
     rt = _rt(config, now, json_output)
     at = _now(rt)
-    files, notes = _files(rt, paths, service, root)
-    start = parse_when(since, now=at)
+    start, end = window(since, until, at)
+    assert start is not None  # --since has a default
     # Lines stamped after now (a replay with --now, a clock ahead of ours) are not counted.
-    end = parse_when(until, now=at) if until else at
+    end = end or at
+    if end <= start:
+        from incident.errors import UsageError
+
+        raise UsageError("--since is not before now: the window is empty", "give an earlier --since (a duration such as 2h counts back from now)")
+    files, notes = _files(rt, paths, service, root)
     with out.progress("scanning logs", enabled=not json_output) as tick:
         tl = error_timeline(files, since=start, until=end, now=at, progress=tick)
     marks = _read_deploys(deploys, deploys_format, notes)
@@ -176,9 +189,11 @@ def patterns_cmd(
     paths: PathsArg = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    level: Annotated[str, typer.Option("--level", help="Lowest level to include: any, warn or error.")] = "error",
-    new_since: Annotated[str | None, typer.Option("--new-since", help="Mark templates first seen at/after this time.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10000, help="How many templates to show.")] = 50,
+    level: Annotated[str, typer.Option("--level", metavar="LEVEL", help="Lowest level to include: any, warn or error.")] = "error",
+    new_since: Annotated[
+        str | None, typer.Option("--new-since", metavar="WHEN", help="Mark templates first seen at/after this time (same forms as --since).", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1, max=10000, help="How many templates to show.")] = 50,
     service: ServiceOption = None,
     root: RootOption = None,
     json_output: JsonOption = False,
@@ -190,18 +205,18 @@ def patterns_cmd(
     Example: incident logs patterns app.log --since 3h --new-since 14:10 --level warn
     """
     from incident import render
-    from incident.clock import parse_when
     from incident.errors import UsageError
     from incident.render import logs as out
     from incident.tools.patterns import mine_patterns
 
     if level not in ("any", "warn", "error"):
-        raise UsageError(f"--level must be any, warn or error, not {level!r}")
+        raise UsageError(f"--level must be any, warn or error, not {level!r}", "--level warn includes warnings and errors; any includes every line")
     rt = _rt(config, now, json_output)
     at = _now(rt)
+    start, end = window(since, until, at)
+    fresh = when(new_since, "--new-since", at)
     files, notes = _files(rt, paths, service, root)
-    pats = mine_patterns(files, since=parse_when(since, now=at) if since else None, until=parse_when(until, now=at) if until else None,
-                         now=at, level=level, new_since=parse_when(new_since, now=at) if new_since else None, limit=limit)  # type: ignore[arg-type]  # checked above
+    pats = mine_patterns(files, since=start, until=end, now=at, level=level, new_since=fresh, limit=limit)  # type: ignore[arg-type]  # checked above
     if json_output:
         render.print_json({"schema_version": 1, "patterns": [p.model_dump(mode="json") for p in pats], "sources": _notes_json(notes)})
         return

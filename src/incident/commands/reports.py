@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 
 from incident.commands.common import (
+    WHEN_FORMS,
     ConfigOption,
     IncidentArg,
     IncidentsDirOption,
     JsonOption,
     NowOption,
     runtime,
+    when,
 )
 
 
@@ -26,10 +28,10 @@ def register(app: typer.Typer) -> None:
 
 def postmortem(
     incident_id: IncidentArg,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the Markdown (default: postmortem.md in the incident folder).")] = None,
-    template: Annotated[Path | None, typer.Option("--template", help="Your team's Jinja Markdown template (same context as the bundled one).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Where to write the Markdown (default: postmortem.md in the incident folder).")] = None,
+    template: Annotated[Path | None, typer.Option("--template", metavar="FILE", help="Your team's Jinja Markdown template (same context as the bundled one).")] = None,
     engine: Annotated[
-        str, typer.Option("--engine", help="Who writes the narrative: offline (from the recorded facts), claude, or auto (claude if a key is set).")
+        str, typer.Option("--engine", metavar="ENGINE", help="Who writes the narrative: offline (from the recorded facts), claude, or auto (claude if a key is set).")
     ] = "offline",
     json_output: JsonOption = False,
     config: ConfigOption = None,
@@ -60,7 +62,7 @@ def postmortem(
 
 def comms(
     incident_id: IncidentArg,
-    kind: Annotated[str | None, typer.Option("--kind", help="initial, update or resolved (default: from the incident's state).")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", metavar="KIND", help="initial, update or resolved (default: from the incident's state).")] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
     incidents_dir: IncidentsDirOption = None,
@@ -113,7 +115,7 @@ def mark(
     status_: Annotated[
         str, typer.Argument(metavar="STATUS", help="alerted, mitigated, recovered, fix-deployed, resolved or reopened.", show_default=False)
     ],
-    at: Annotated[str | None, typer.Option("--at", help="When it happened, if not now (ISO 8601, HH:MM UTC, or 20m ago).")] = None,
+    at: Annotated[str | None, typer.Option("--at", metavar="WHEN", help=f"When it happened, if not now: {WHEN_FORMS}; '20m ago' also works.")] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
     incidents_dir: IncidentsDirOption = None,
@@ -128,6 +130,7 @@ def mark(
 
     rt = runtime(config=config, incidents=incidents_dir, now=now, json=json_output)
     journal = rt.workspace.open(incident_id)
+    when(at, "--at", rt.clock())
     ev = report_jobs.mark_status(journal, status_, at=at, now=rt.clock())
     if json_output:
         render.print_json({"schema_version": 1, "incident_id": journal.id, "recorded": "status.changed", **ev.payload, "recorded_at": ev.at})

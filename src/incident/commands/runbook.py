@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from incident.commands.common import ConfigOption, JsonOption, NowOption, runtime
+from incident.commands.common import ConfigOption, JsonOption, NowOption, check_now, runtime
 
 runbook_app = typer.Typer(
     name="runbook",
@@ -38,7 +38,7 @@ PathsArg = Annotated[
     list[Path] | None,
     typer.Argument(help="Runbook files or directories (default: the `runbooks` directories in config).", show_default=False),
 ]
-JunitOption = Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report to FILE.", show_default=False)]
+JunitOption = Annotated[Path | None, typer.Option("--junit", metavar="FILE", help="Also write a JUnit XML report to FILE.", show_default=False)]
 
 
 def _paths(rt: object, paths: list[Path] | None) -> list[Path]:
@@ -101,9 +101,9 @@ def _write(path: Path, text: str) -> None:
 @runbook_app.command("list")
 def list_(
     paths: PathsArg = None,
-    service: Annotated[str | None, typer.Option("--service", "-s", help="Show only runbooks matching this service.")] = None,
-    alert: Annotated[str | None, typer.Option("--alert", help="... this alert name.")] = None,
-    symptom: Annotated[str | None, typer.Option("--symptom", help="... this symptom text.")] = None,
+    service: Annotated[str | None, typer.Option("--service", "-s", metavar="NAME", help="Show only runbooks matching this service.")] = None,
+    alert: Annotated[str | None, typer.Option("--alert", metavar="NAME", help="... this alert name.")] = None,
+    symptom: Annotated[str | None, typer.Option("--symptom", metavar="TEXT", help="... this symptom text.")] = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -153,9 +153,9 @@ def schema() -> None:
 @runbook_app.command("dry-run")
 def dry_run(
     runbook: Annotated[Path, typer.Argument(help="The runbook file (or a directory of runbooks) to prove.", show_default=False)],
-    scenario: Annotated[Path, typer.Option("--scenario", help="Recorded scenario folder (repo, deploys, logs, expect.yaml).", show_default=False)],
-    engine: Annotated[str, typer.Option("--engine", help="offline, or scripted (replays scenario/scripted/).")] = "offline",
-    tolerance: Annotated[float | None, typer.Option("--tolerance", help="Onset tolerance in minutes (default: expect.yaml, else 2).")] = None,
+    scenario: Annotated[Path, typer.Option("--scenario", metavar="DIR", help="Recorded scenario folder (repo, deploys, logs, expect.yaml).", show_default=False)],
+    engine: Annotated[str, typer.Option("--engine", metavar="ENGINE", help="offline, or scripted (replays scenario/scripted/).")] = "offline",
+    tolerance: Annotated[float | None, typer.Option("--tolerance", metavar="MINUTES", help="Onset tolerance in minutes (default: expect.yaml, else 2).")] = None,
     junit: JunitOption = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
@@ -203,6 +203,7 @@ def init(
     from incident.render import runbook as out
     from incident.scaffold import scaffold
 
+    check_now(now)
     pinned = now or os.environ.get("INCIDENT_NOW")
     # No settings are loaded: init must work where no (or a broken) .incident.yaml exists.
     result = scaffold(directory, force=force, today=(parse_when(pinned) if pinned else system_clock()).date())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.table import Table
 from rich.text import Text
 
 from incident.models import Commit, Deploy, SourceNote
@@ -28,17 +27,19 @@ def commits_table(repo: str, commits: list[Commit], since: datetime, until: date
     if not commits:
         c.print(Text(clean(note or "no commits in this window"), style="dim"))
         return
-    t = Table(show_edge=False, header_style="bold")
-    t.add_column("sha", no_wrap=True, style="cyan")
-    t.add_column("authored (UTC)", no_wrap=True)
-    t.add_column("author", no_wrap=True, overflow="ellipsis", max_width=16)
-    t.add_column("subject", overflow="fold", min_width=20)
-    t.add_column("files", no_wrap=True, overflow="ellipsis", max_width=24)
-    for cm in commits:
-        shown = (f"{len(cm.files)}: " if len(cm.files) > 1 else "") + ", ".join(cm.files[:3])
-        author = cm.author.split(" <", 1)[0]  # the email is in --json
-        t.add_row(Text(cm.sha[:10]), Text(hhmm(cm.authored_at)), _t(author), _t(cm.subject), _t(shown, "dim"))
-    c.print(t)
+    from incident.render.tables import Col, fitted
+
+    def files(cm: Commit) -> str:
+        return (f"{len(cm.files)}: " if len(cm.files) > 1 else "") + ", ".join(cm.files[:3])
+
+    cols = [
+        Col("sha", [Text(cm.sha[:10], style="cyan") for cm in commits]),
+        Col("authored (UTC)", [Text(hhmm(cm.authored_at)) for cm in commits], keep=3),
+        Col("author", [_t(cm.author.split(" <", 1)[0]) for cm in commits], keep=1, max_width=16),  # the email is in --json
+        Col("subject", [_t(cm.subject) for cm in commits], wrap=True, min_width=20),
+        Col("files", [_t(files(cm), "dim") for cm in commits], keep=2, max_width=24),
+    ]
+    c.print(fitted(cols, c.width))
     if limit and len(commits) >= limit:
         c.print(Text(f"showing the newest {limit}; raise -n or narrow --since for more", style="dim"))
 
@@ -49,29 +50,23 @@ def deploys_table(deploys: list[Deploy], notes: list[SourceNote], *, total: int)
     if not deploys:
         c.print(Text("no deploys in this window" if total else "no deploys found", style="dim"))
         return
-    columns = [
-        ("started (UTC)", lambda d: Text(hhmm(d.started_at))),
-        ("service", lambda d: _t(d.service)),
-        ("env", lambda d: _t(d.environment)),
-        ("id", lambda d: _t(d.id)),
-        ("version", lambda d: _t(d.version)),
-        ("sha", lambda d: _t((d.sha or "")[:10] or None, "cyan")),
-        ("status", lambda d: Text(d.status, style=_STATUS_STYLE.get(d.status, ""))),
-        ("by", lambda d: _t(d.actor)),
-        ("description", lambda d: _t(_describe(d) or None)),
+    from incident.render.tables import Col, fitted
+
+    cols = [
+        Col("started (UTC)", [Text(hhmm(d.started_at)) for d in deploys]),
+        Col("service", [_t(d.service) for d in deploys], keep=5, max_width=18),
+        Col("env", [_t(d.environment) for d in deploys], keep=1, max_width=12),
+        Col("id", [_t(d.id) for d in deploys], max_width=24),
+        Col("version", [_t(d.version) for d in deploys], keep=4, max_width=18),
+        Col("sha", [_t((d.sha or "")[:10] or None, "cyan") for d in deploys], keep=3),
+        Col("status", [Text(d.status, style=_STATUS_STYLE.get(d.status, "")) for d in deploys]),
+        Col("by", [_t(d.actor) for d in deploys], keep=2, max_width=14),
+        Col("description", [_t(_describe(d) or None) for d in deploys], wrap=True, min_width=16, keep=6),
     ]
     # Sources fill different fields (helm has no sha, GitHub no version): hide the empty ones.
     empty = {"env": "environment", "version": "version", "sha": "sha", "by": "actor", "description": "description"}
-    columns = [(name, cell) for name, cell in columns if name not in empty or any(getattr(d, empty[name]) for d in deploys)]
-    t = Table(show_edge=False, header_style="bold")
-    for name, _ in columns:
-        if name == "description":
-            t.add_column(name, overflow="fold", min_width=16)
-        else:
-            t.add_column(name, no_wrap=True, overflow="ellipsis", max_width=None if name in ("started (UTC)", "sha", "status") else 18)
-    for d in deploys:
-        t.add_row(*(cell(d) for _, cell in columns))
-    c.print(t)
+    cols = [col for col in cols if col.header not in empty or any(getattr(d, empty[col.header]) for d in deploys)]
+    c.print(fitted(cols, c.width))
     if total > len(deploys):
         c.print(Text(f"{len(deploys)} of {total} deploys shown (window / -n)", style="dim"))
 

@@ -5,22 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from incident.render import clean, console, hhmm
 
 
 def incident_list(rows: list[dict[str, Any]]) -> None:
+    from incident.render.tables import Col, cell, fitted, when_cell
+
+    c = console()
     if not rows:
-        console().print("no incidents yet — start one with `incident new` or `incident triage`", markup=False)
+        c.print("no incidents yet — start one with `incident new` or `incident triage`", markup=False)
         return
-    t = Table(show_edge=False, header_style="bold")
-    for col in ("id", "status", "severity", "service", "opened", "last phase", "title"):
-        t.add_column(col, overflow="fold")
-    for r in rows:
-        t.add_row(*(Text(clean(str(r.get(k) or "-"))) for k in ("id", "status", "severity", "service", "opened", "last_phase", "title")))
-    console().print(t)
+    # The id is what the operator copies into the next command: never cut, never dropped.
+    cols = [
+        Col("id", [cell(r.get("id"), "cyan") for r in rows]),
+        Col("status", [cell(r.get("status")) for r in rows], keep=6),
+        Col("severity", [cell(r.get("severity")) for r in rows], keep=5),
+        Col("service", [cell(r.get("service")) for r in rows], keep=2, max_width=16),
+        Col("opened (UTC)", [when_cell(r.get("opened")) for r in rows], keep=3),
+        Col("last phase", [cell(r.get("last_phase")) for r in rows], keep=1),
+        Col("title", [cell(r.get("title")) for r in rows], wrap=True, min_width=16, keep=4),
+    ]
+    c.print(fitted(cols, c.width))
 
 
 def incident_show(state: dict[str, Any], warnings: list[str]) -> None:
@@ -53,13 +60,19 @@ def recorded(kind: str, incident_id: str, at: datetime) -> None:
 
 
 def timeline(rows: list[dict[str, Any]], warnings: list[str]) -> None:
-    t = Table(show_edge=False, header_style="bold")
-    t.add_column("time (UTC)", no_wrap=True)
-    t.add_column("event", no_wrap=True)
-    t.add_column("detail", overflow="fold")
-    for r in rows:
-        t.add_row(Text(r["at"]), Text(r["type"], style="cyan"), Text(clean(r["detail"])))
-    console().print(t)
+    from incident.render.tables import Col, cell, fitted, when_cell
+
+    c = console()
+    if not rows:
+        c.print("no events in this window", markup=False)
+    else:
+        # To the second: the journal's milliseconds order events, the rows are already in order.
+        cols = [
+            Col("time (UTC)", [when_cell(r["at"], seconds=True) for r in rows]),
+            Col("event", [cell(r["type"], "cyan") for r in rows]),
+            Col("detail", [cell(r["detail"]) for r in rows], wrap=True, min_width=20),
+        ]
+        c.print(fitted(cols, c.width))
     for w in warnings:
         console(stderr=True).print(Text("warning: ", style="yellow") + Text(clean(w)))
 

@@ -50,7 +50,10 @@ def error_chart(timeline: ErrorTimeline, deploys: list[Deploy], *, width: int = 
     head = f"errors/min  peak {tl.peak_errors_per_min:.3g}  baseline {tl.baseline_errors_per_min:.2g}  recent {tl.recent_errors_per_min:.3g}"
     lines = [head, spark]
     if tl.onset is not None and (c := col_of(tl.onset)) is not None:
-        lines.append(" " * c + "↑ onset " + _hm(tl.onset))
+        label = "onset " + _hm(tl.onset)
+        # Near the right edge the label goes left of the arrow, so the chart keeps its width.
+        fits = c + 2 + len(label) <= max(len(cols), width)
+        lines.append(" " * c + "↑ " + label if fits or c < len(label) + 1 else " " * (c - len(label) - 1) + label + " ↑")
     shown = [(d, col_of(d.started_at)) for d in deploys]
     shown = [(d, c) for d, c in shown if c is not None]
     if shown:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
@@ -45,38 +47,39 @@ class PlainUI:
 
     def __init__(self) -> None:
         self.c = console()
+        self.incident_id: str | None = None  # known once the header is shown; a Ctrl-C names it
         self._progress: Any = None
         self._streamed = False
         self._seen = ""
 
     def header(self, info: dict[str, Any]) -> None:
-        t = Text()
-        t.append("incident ", style="bold")
-        t.append(clean(info["incident_id"]), style="bold cyan")
-        t.append(f"  {clean(info.get('title') or '')}\n")
+        self.incident_id = info["incident_id"]
+        title = Text("incident ", style="bold") + Text(clean(info["incident_id"]), style="bold cyan")
+        if info.get("title"):
+            title.append(f"  {clean(info['title'])}")
         engine = info["engine"] + (f" ({info['model']})" if info.get("model") else "")
         if info["engine"] == "offline":
             engine += " — deterministic, no API key needed"
-        t.append("engine   ", style="dim")
-        t.append(engine + "\n")
-        t.append("reads    ", style="dim")
-        parts = []
+        reads = []
         if info.get("repo"):
-            parts.append(f"repo {info['repo']}")
+            reads.append(f"repo {info['repo']}")
         if info.get("deploys"):
             fmt = f" ({info['deploys_format']})" if info.get("deploys_format") else ""
-            parts.append(f"deploy history {', '.join(info['deploys'])}{fmt}")
+            reads.append(f"deploy history {', '.join(info['deploys'])}{fmt}")
         if info.get("logs"):
             files = info.get("log_files") or {}
-            parts.append(f"logs {', '.join(info['logs'][:3])}" + (f" (+{len(info['logs']) - 3})" if len(info["logs"]) > 3 else "")
-                         + f" — {files.get('files', 0)} file(s), {_size(files.get('bytes', 0))}")
-        t.append(clean("\n         ".join(parts) or "nothing configured") + "\n")
+            more = f" (+{len(info['logs']) - 3})" if len(info["logs"]) > 3 else ""
+            reads.append(f"logs {', '.join(info['logs'][:3])}{more} — {files.get('files', 0)} file(s), {_size(files.get('bytes', 0))}")
         rb = info.get("runbook")
-        t.append("runbook  ", style="dim")
-        t.append(clean(f"{rb['id']} (matched: {', '.join(rb['reasons'])})" if rb else "none matched") + "\n")
-        t.append("journal  ", style="dim")
-        t.append(clean(info["folder"]))
-        self.c.print(Panel(t, border_style="cyan"))
+        # A grid, so a long path wraps under its value, not under the labels.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("engine", _t(engine))
+        grid.add_row("reads", _t("\n".join(reads) or "nothing configured"))
+        grid.add_row("runbook", _t(f"{rb['id']} (matched: {', '.join(rb['reasons'])})" if rb else "none matched"))
+        grid.add_row("journal", _t(info["folder"]))
+        self.c.print(Panel(Group(title, grid), border_style="cyan"))
 
     def progress(self, label: str, done: int, total: int) -> None:
         if not self.c.is_terminal or total <= 0:
@@ -95,7 +98,7 @@ class PlainUI:
     def phase_started(self, spec: PhaseSpec, engine: str) -> None:
         self._streamed = False
         self._seen = ""
-        self.c.print(Text(f"▸ {spec.title}", style="bold") + Text(f" — {spec.question}", style="dim"), soft_wrap=True)
+        self.c.print(Text(f"▸ {spec.title}", style="bold") + Text(f" — {spec.question}", style="dim"), soft_wrap=False)
 
     def stream_text(self, text: str) -> None:
         """The model's reasoning as it arrives; its JSON answer is shown as the phase panel
@@ -114,7 +117,6 @@ class PlainUI:
     def phase_done(self, spec: PhaseSpec, answer: PhaseAnswer, brief: Brief) -> None:
         if self._streamed:
             self.c.print()
-        body = _PHASE_VIEWS[spec.name](answer.output, brief)
         title = f"{spec.title} · {answer.engine}"
         if answer.usage is not None:
             u = answer.usage
@@ -124,9 +126,13 @@ class PlainUI:
             from rich.rule import Rule
 
             self.c.print(Rule(clean(title), align="left", style="blue"))
-            self.c.print(body, soft_wrap=True)
+            for part in _contain(answer.output, brief):
+                # A command line is never cut by us (the terminal folds it, so it copies whole);
+                # the prose around it wraps at words, under its own indent.
+                self.c.print(part, soft_wrap=isinstance(part, Text))
             self.c.print(Rule(style="blue"))
         else:
+            body = _PHASE_VIEWS[spec.name](answer.output, brief)
             self.c.print(Panel(body, title=clean(title), title_align="left", border_style="blue"))
 
     def notice(self, text: str) -> None:
@@ -147,19 +153,25 @@ class TerminalUI(PlainUI):
     def confirm_severity(self, proposed: str, reason: str) -> str:
         question = Text("Severity ") + Text(proposed, style="bold magenta") + Text(" — [Enter] accept · 1–4 change")
         answer = Prompt.ask(question, default="", show_default=False, console=self.c).strip()
+        chosen = proposed
         if answer in ("1", "2", "3", "4"):
-            return f"SEV-{answer}"
-        if answer.upper() in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
-            return answer.upper()
-        return proposed
+            chosen = f"SEV-{answer}"
+        elif answer.upper() in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
+            chosen = answer.upper()
+        elif answer:
+            self.c.print(_t(f"'{answer}' is not 1–4: keeping {proposed}", "yellow"), soft_wrap=True)
+        self.c.print(Text("✓ ", style="green") + _t(f"severity {chosen} recorded in the journal"), soft_wrap=True)
+        return chosen
 
     def ask_ran(self, index: int, cmd: ProposedCommand) -> Literal["yes", "no", "stop"]:
         answer = Prompt.ask(
             Text(f"Did you run option {index}? [y/N/skip]"), default="n", show_default=False, console=self.c
         ).strip().lower()
         if answer in ("y", "yes"):
+            self.c.print(Text("✓ ", style="green") + _t(f"recorded: you ran option {index}, now; verify measures from this time"), soft_wrap=True)
             return "yes"
         if answer in ("s", "skip", "q", "stop"):
+            self.c.print(_t("no more questions; `incident mark ID mitigated --at TIME` records a mitigation later", "dim"), soft_wrap=True)
             return "stop"
         return "no"
 
@@ -171,18 +183,37 @@ def make_ui(*, interactive: bool) -> PlainUI:
 # ---------------------------------------------------------------- phase views
 
 
-def _lines(*rows: Text | str | None) -> Text:
-    out = Text()
+def _lines(*rows: RenderableType | str | None) -> Group:
+    """One row per line; a row's leading spaces become a hanging indent, so where a long row
+    wraps its continuation stays under its first word instead of under the panel's edge."""
+    out: list[RenderableType] = []
     for r in rows:
         if r is None:
             continue
-        out.append(r if isinstance(r, Text) else Text(clean(r)))
-        out.append("\n")
-    out.rstrip()
-    return out
+        text = r if isinstance(r, Text) else Text(clean(r)) if isinstance(r, str) else None
+        if text is None:
+            out.append(r)  # type: ignore[arg-type]  # a renderable (a grid) as it is
+            continue
+        lead = len(text.plain) - len(text.plain.lstrip(" "))
+        out.append(_indent(text[lead:], lead) if lead and "\n" not in text.plain else text)
+    return Group(*out)
 
 
-def _classify(o: Any, brief: Brief) -> Text:
+def _indent(r: RenderableType, n: int) -> Padding:
+    # expand=False: no trailing spaces to the terminal's edge (they would copy, and show when piped).
+    return Padding(r, (0, 0, 0, n), expand=False)
+
+
+def _label(label: str, value: Text | str, *, width: int = 10, style: str = "bold") -> Table:
+    """'Label     value' with the value wrapping under itself."""
+    grid = Table.grid()
+    grid.add_column(no_wrap=True, width=width, style=style)
+    grid.add_column(overflow="fold")
+    grid.add_row(label, value if isinstance(value, Text) else _t(value))
+    return grid
+
+
+def _classify(o: Any, brief: Brief) -> Group:
     label = {"active": "Active", "degraded": "Degraded", "post-incident": "Post-incident"}[o.classification]
     rate = ""
     if o.error_ratio_now is not None:
@@ -202,10 +233,11 @@ def _chart(brief: Brief) -> str | None:
         from incident.render.logs import error_chart
     except ImportError:
         return None
-    return error_chart(tl, brief.evidence.deploys)
+    # Inside a panel (borders and padding take 4 columns) on whatever terminal this is.
+    return error_chart(tl, brief.evidence.deploys, width=max(20, min(60, console().width - 4)))
 
 
-def _assess(o: Any, brief: Brief) -> Text:
+def _assess(o: Any, brief: Brief) -> Group:
     rows: list[Text | str | None] = []
     chart = _chart(brief)
     if chart:
@@ -261,8 +293,10 @@ def _change_line(ch: ChangeRef) -> str:
     return f"{line} — {_cut(desc.strip(), 90)}" if desc.strip() else line
 
 
-def command_block(i: int, m: ProposedCommand) -> Text:
-    head = Text(f"{i}  ", style="bold") + _t(m.action)
+def command_block(i: int, m: ProposedCommand) -> list[RenderableType]:
+    """One proposed command: the `$ command` line is a Text (printed soft-wrapped, never cut);
+    the rest are wrapped renderables."""
+    head = _t(m.action)
     head.append("   ")
     if m.vetted:
         head.append(f"vetted · runbook {m.runbook_id}", style="green")
@@ -270,32 +304,32 @@ def command_block(i: int, m: ProposedCommand) -> Text:
         head.append("unvetted", style="yellow")
     if m.destructive:
         head.append("  DESTRUCTIVE", style="bold red")
-    rows: list[Text | str | None] = [head]
+    parts: list[RenderableType] = [_label(f"{i}", head, width=3)]
     if m.command:
-        rows.append(Text("   $ ", style="dim") + _t(m.command, "bold red" if m.destructive else "bold"))
-    detail = f"   risk: {m.risk or '?'} · reversible: {m.reversibility or '?'} · effect: {m.time_to_effect or '?'}"
-    rows.append(_t(detail, "dim"))
+        parts.append(Text("   $ ", style="dim") + _t(m.command, "bold red" if m.destructive else "bold"))
+    detail = f"risk: {m.risk or '?'} · reversible: {m.reversibility or '?'} · effect: {m.time_to_effect or '?'}"
+    parts.append(_indent(_t(detail, "dim"), 3))
     if m.expected_effect:
-        rows.append(_t(f"   expected: {m.expected_effect}", "dim"))
-    return _lines(*rows)
+        parts.append(_indent(_t(f"expected: {m.expected_effect}", "dim"), 3))
+    return parts
 
 
-def _contain(o: Any, brief: Brief) -> Text:
-    rows: list[Text | str | None] = []
+def _contain(o: Any, brief: Brief) -> list[RenderableType]:
+    parts: list[RenderableType] = []
     if o.note:
-        rows.append(_t(o.note, "yellow"))
+        parts.append(_indent(_t(o.note, "yellow"), 0))
     for i, m in enumerate(o.mitigations, 1):
-        rows.append(command_block(i, m))
-    rows.append(Text("Nothing is run by this tool: copy a command, run it yourself, then say so.", style="dim"))
-    return _lines(*rows)
+        parts += command_block(i, m)
+    parts.append(_indent(Text("Nothing is run by this tool: copy a command, run it yourself, then say so.", style="dim"), 0))
+    return parts
 
 
-def _diagnose(o: Any, brief: Brief) -> Text:
+def _diagnose(o: Any, brief: Brief) -> Group:
     return _lines(
-        Text("Trigger   ", style="bold") + _t(o.trigger),
-        Text("Mechanism ", style="bold") + _t(o.mechanism),
-        Text("Impact    ", style="bold") + _t(o.impact),
-        Text("Category  ", style="bold") + _t(o.category),
+        _label("Trigger", o.trigger),
+        _label("Mechanism", o.mechanism),
+        _label("Impact", o.impact),
+        _label("Category", o.category),
         _t(f"Implicated: {', '.join(o.implicated_files[:6])}") if o.implicated_files else None,
         _t(f"Why not caught: {o.why_not_caught}") if o.why_not_caught else None,
         *(_t(f"  contributing: {c}", "dim") for c in o.contributing_factors[:5] if c != o.why_not_caught),
@@ -303,22 +337,27 @@ def _diagnose(o: Any, brief: Brief) -> Text:
     )
 
 
-def _fix(o: Any, brief: Brief) -> Text:
+def _fix(o: Any, brief: Brief) -> Group:
     removable = {True: "yes, once the fix ships", False: "no", None: "unknown"}[o.mitigation_removable_after_fix]
     return _lines(
-        *(_t(f"• {p}") for p in o.plan[:8]),
+        *(_label("•", p, width=2, style="") for p in o.plan[:8]),
         *(_t(f"  test: {t}", "cyan") for t in o.tests_to_add[:6]),
         _t(f"Mitigation removable: {removable}"),
         _t("Too risky for a hotfix: take the safe short-term path and track the full fix.", "yellow") if o.too_risky_for_hotfix else None,
     )
 
 
-def _verify(o: Any, brief: Brief) -> Text:
+def _verify(o: Any, brief: Brief) -> Group:
     style = {"working": "bold green", "partially working": "bold yellow", "not working": "bold red"}.get(o.status, "bold")
-    before = f"{o.errors_per_min_before:.1f}/min" if o.errors_per_min_before is not None else "?"
-    after = f"{o.errors_per_min_after:.1f}/min" if o.errors_per_min_after is not None else "?"
+    before = f"{o.errors_per_min_before:.1f}/min" if o.errors_per_min_before is not None else None
+    after = f"{o.errors_per_min_after:.1f}/min" if o.errors_per_min_after is not None else None
+    measured = ""
+    if before or after:  # nothing measured yet says nothing, rather than "? → ?"
+        measured = f" — errors {before or 'unknown'} → {after or 'not measured yet'}"
+        if o.error_ratio_after is not None:
+            measured += f" (ratio {_pct(o.error_ratio_before)} → {_pct(o.error_ratio_after)})"
     return _lines(
-        Text(o.status.capitalize(), style=style) + _t(f" — errors {before} → {after}" + (f" (ratio {_pct(o.error_ratio_before)} → {_pct(o.error_ratio_after)})" if o.error_ratio_after is not None else "")),
+        Text(o.status.capitalize(), style=style) + _t(measured),
         _t(f"Mitigation at {hhmm(o.mitigation_at)}") if o.mitigation_at else _t("No mitigation recorded yet", "dim"),
         *(_check_line(c) for c in getattr(o, "checks", [])),
         *(_t(f"  residual: {r}", "yellow") for r in o.residual_issues[:5] if not r.startswith("runbook check ")),
@@ -329,13 +368,13 @@ def _verify(o: Any, brief: Brief) -> Text:
 _CHECK_STYLE = {"pass": "green", "fail": "bold red", "pending": "yellow", "unknown": "dim"}
 
 
-def _check_line(c: Any) -> Text:
+def _check_line(c: Any) -> RenderableType:
     """One runbook verify check: its status, the last minute against the limit, the worst after the deadline."""
     word = c.status.upper() + (" so far" if c.status == "pass" and not c.deadline_reached else "")
-    line = Text("  check ", style="bold") + Text(f"{word:<12}", style=_CHECK_STYLE.get(c.status, "")) + _t(c.description or f"/{c.pattern}/")
+    line = Text("check ", style="bold") + Text(f"{word:<12}", style=_CHECK_STYLE.get(c.status, "")) + _t(c.description or f"/{c.pattern}/")
     limit = f"limit {c.max_per_minute:g}/min within {c.within_minutes} min" + (f" (by {_hm(c.deadline)})" if c.deadline else "")
     if c.status == "unknown":
-        return line + _t(f" — {limit}; {c.note}", "dim")
+        return _indent(line + _t(f" — {limit}; {c.note}", "dim"), 2)
     parts = [f"{c.last_minute_count}/min in the last minute ({_hm(c.last_minute_at)})" if c.last_minute_at else "no whole minute of logs yet", limit]
     if c.worst_minute_at is not None:
         parts.append(f"worst since the deadline {c.worst_minute_count}/min at {_hm(c.worst_minute_at)}")
@@ -346,9 +385,10 @@ def _check_line(c: Any) -> Text:
     line += _t(" — " + "; ".join(parts))
     if c.series:
         line += _t("  " + _spark(c.series[-30:], c.max_per_minute), "cyan")
+    rows: list[RenderableType] = [_indent(line, 2)]
     if c.note:
-        line += _t(f"\n      {c.note}", "dim")
-    return line
+        rows.append(_indent(_t(c.note, "dim"), 6))
+    return Group(*rows)
 
 
 def _hm(dt: datetime | None) -> str:
