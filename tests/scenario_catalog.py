@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from tests.scenario_catalog_kinds import kinds
+
 from incident.scenario import EXAMPLE_SHIPPING, DeploySpec, FailureSpec, ScenarioSpec, example_spec
 
 _SHIPPING_CHANGE = {"checkout/shipping.py": EXAMPLE_SHIPPING}
@@ -23,6 +25,25 @@ class Expect:
     suspect_service: str | None = "checkout"
     severity: tuple[str, ...] = ("SEV-1", "SEV-2")
     extra: dict[str, object] = field(default_factory=dict)
+    # Pinned for the kinds of incident in scenario_catalog_kinds (None: not checked).
+    first_kind: str | None = None  # the first mitigation's kind
+    not_first: tuple[str, ...] = ()  # kinds that must not come first
+    category: str | None = None  # diagnose's root-cause category
+    risk: tuple[str, ...] = ()  # words the first mitigation's risk must say
+    items: tuple[str, ...] = ()  # words some review action item must say
+    onset_tolerance: timedelta = timedelta(minutes=2)
+    gradual: bool = False  # the onset is an estimate of a slow climb and assess must say so
+    recovered_minutes: float | None = None  # verify's recovery, relative to the onset
+
+
+def _expect(want: dict[str, object]) -> Expect:
+    w = dict(want)
+    extra = {"verify": w.pop("verify")} if "verify" in w else {}
+    w.setdefault("rollback_target", None)
+    if w.get("suspect") is None:
+        w.setdefault("suspect_service", None)
+        w.setdefault("likely_trigger", "unknown")
+    return Expect(extra=extra, **w)  # type: ignore[arg-type]
 
 
 def _bad_deploy(fmt: str = "jsonl", **kw: object) -> ScenarioSpec:
@@ -117,5 +138,7 @@ SCENARIOS: dict[str, tuple[ScenarioSpec, Expect]] = {
         _bad_deploy("helm", requests_per_minute=300, baseline_error_ratio=0.005), Expect("active", "43", "42"),
     ),
 }
+
+SCENARIOS.update({name: (spec, _expect(want)) for name, (spec, want) in kinds().items()})
 
 ONSET_TOLERANCE = timedelta(minutes=2)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from incident.scenario_deploys import DeployRow, write_deploys
+from incident.scenario_stories import Story
 
 DeployFormat = Literal["jsonl", "csv", "helm", "argocd", "heroku", "github"]
 _ENDPOINTS = (("GET /api/cart", 0.30), ("GET /api/products", 0.25), ("POST /api/checkout", 0.35), ("GET /health", 0.10))
@@ -35,7 +36,7 @@ class DeploySpec:
     service: str = "checkout"
     status: Literal["succeeded", "failed"] = "succeeded"
     version: str | None = None
-    files: dict[str, str] | None = None  # files the release's commit changes; None: a version bump
+    files: dict[str, str] | None = None  # files the release's commit changes; None: a version bump; {}: none (a flag flip)
     message: str = ""
     rollback_to: str | None = None  # id of the earlier deploy this one restores
 
@@ -72,6 +73,7 @@ class ScenarioSpec:
     rotated_gz: bool = False
     access_log: bool = False
     seed: int = 7
+    story: Story | None = None  # another kind of incident (scenario_stories); `failure` is then unused
 
 
 @dataclass
@@ -196,6 +198,9 @@ def _build_repo(repo: Path, spec: ScenarioSpec) -> dict[str, str]:
         if d.rollback_to is not None and d.rollback_to in shas:
             shas[d.id] = shas[d.rollback_to]
             continue
+        if d.files is not None and not d.files:
+            shas[d.id] = head  # the same artifact again: a flag or config flip the deploy log records
+            continue
         changed = dict(d.files or {})
         if not changed:
             changed[f"{d.service}/__init__.py"] = f'__version__ = "{d.version or d.id}"\n'
@@ -235,7 +240,7 @@ def _traceback(f: FailureSpec) -> list[str]:
     ]
 
 
-def _stamp(at: datetime, offset_hours: float) -> str:
+def stamp(at: datetime, offset_hours: float) -> str:
     local = at.astimezone(timezone(timedelta(hours=offset_hours)))
     text = local.isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
@@ -280,7 +285,7 @@ def _app_lines(spec: ScenarioSpec, records: list[tuple[datetime, str, int, list[
         rid = f"{rng.getrandbits(48):012x}"
         ms = rng.randint(4, 60) if status < 500 else rng.randint(30, 3000)
         method, path = endpoint.split(" ", 1)
-        head = (f"{_stamp(at, spec.log_utc_offset_hours)} {{}} [{spec.service}] method={method} path={path} status={status} "
+        head = (f"{stamp(at, spec.log_utc_offset_hours)} {{}} [{spec.service}] method={method} path={path} status={status} "
                 f"duration_ms={ms} request_id={rid}")
         if status < 500:
             out.append((at, head.format("INFO ")))
@@ -308,8 +313,13 @@ def _access_lines(spec: ScenarioSpec, records: list[tuple[datetime, str, int, li
 
 def _write_logs(spec: ScenarioSpec, logs: Path, now: datetime) -> list[str]:
     logs.mkdir(parents=True, exist_ok=True)
-    records = _records(spec, now)
-    app = _app_lines(spec, records)
+    records = [] if spec.story else _records(spec, now)
+    if spec.story:
+        from incident.scenario_stories import app_lines
+
+        app = app_lines(spec, now)
+    else:
+        app = _app_lines(spec, records)
     specs: list[str] = []
     if spec.rotated_gz:
         # Rotation cuts through the incident: the baseline and the onset sit in compressed files.
@@ -326,7 +336,7 @@ def _write_logs(spec: ScenarioSpec, logs: Path, now: datetime) -> list[str]:
     else:
         (logs / "app.log").write_text("\n".join(t for _, t in app) + "\n", encoding="utf-8")
         specs.append(str(logs / "app.log"))
-    if spec.access_log:
+    if spec.access_log and records:
         (logs / "access.log").write_text("\n".join(_access_lines(spec, records)) + "\n", encoding="utf-8")
         specs.append(str(logs / "access.log"))
     return specs

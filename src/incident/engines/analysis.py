@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from incident.clock import iso
@@ -108,6 +108,26 @@ def capacity_signals(ev: Evidence) -> list[str]:
 # ---------------------------------------------------------------- deploys
 
 
+_FLAG_WORDS = re.compile(r"\b(?:feature[ _-]?flags?|flags?|toggle[sd]?|kill[ _-]?switch|rollout percentage|experiment)\b", re.I)
+_CONFIG_WORDS = re.compile(r"\b(?:config(?:uration)?|configmap|settings?|env(?:ironment)? var(?:iable)?s?|secrets?)\b", re.I)
+
+
+def flip_kind(d: Deploy, earlier: list[Deploy]) -> str | None:
+    """"flag" or "config" for a deploy-log entry that shipped no new artifact (the release before
+    it again, or no artifact at all) and says it changed a flag or configuration: undoing it
+    means turning that back, and redeploying an older release would not."""
+    if not d.description:
+        return None
+    same = [e for e in earlier if e.service == d.service and e.started_at < d.started_at and e.succeeded]
+    last = same[-1] if same else None
+    if d.sha or d.version:
+        if last is None or not ((d.sha and d.sha == last.sha) or (not d.sha and d.version == last.version)):
+            return None
+    if _FLAG_WORDS.search(d.description):
+        return "flag"
+    return "config" if _CONFIG_WORDS.search(d.description) else None
+
+
 def is_rollback(d: Deploy, earlier: list[Deploy]) -> bool:
     """A deploy that restores an older release: says so, or redeploys an older sha/version."""
     if d.rollback_of:
@@ -162,6 +182,9 @@ class Suspect:
     files: list[str]
     matched_files: list[str]
     matched_symbols: list[str]
+    flip: str | None = None  # "flag"/"config": the change switched something on, it shipped no code
+    enabled: ChangeRef | None = None  # the release whose code the flip switched on, when the traces name it
+    enabled_files: list[str] = field(default_factory=list)  # its files the traces run through
 
 
 def _one_line(text: str) -> str:
@@ -212,14 +235,28 @@ def find_suspect(ev: Evidence, onset: datetime | None, service: str | None, file
     best: Suspect | None = None
     # Reading a deploy's diff costs git processes: only the deploys nearest the onset get one.
     nearest = sorted(deploys, key=lambda d: abs((onset - d.started_at).total_seconds()))[:MAX_DIFFED_DEPLOYS]
+    flips: list[Suspect] = []
     for d in deploys:
         earlier = [e for e in ev.deploys if e.started_at < d.started_at]
         if is_rollback(d, earlier):
             continue
-        files, diff = files_for(d) if d in nearest else ([], "")
+        flip = flip_kind(d, earlier)
+        files, diff = files_for(d) if d in nearest and flip is None else ([], "")
         cand = _score(d, _deploy_ref(d, onset), onset, service, files, diff, facts)
+        if cand and flip:
+            cand.flip = flip
+            cand.change.evidence.append(f"it shipped no new code: a {flip} change recorded in the deploy history")
+            flips.append(cand)
         if cand and (best is None or (cand.score, -abs(cand.change.minutes_before_onset or 0)) > (best.score, -abs(best.change.minutes_before_onset or 0))):
             best = cand
+    if best is not None and best.flip is None and best.matched_files and (best.change.minutes_before_onset or 0) > CORRELATION_MINUTES:
+        # Code that shipped long ago and only failed now: a flag or config flip just before the
+        # onset is what switched it on.
+        near = [f for f in flips if 0 <= (f.change.minutes_before_onset or 0) <= OTHER_SERVICE_MINUTES
+                and f.deploy is not None and best.deploy is not None and f.deploy.service == best.deploy.service]
+        best = near[0] if near else best
+    if best is not None and best.flip and best.deploy is not None:
+        _enabled_code(ev, best, onset, files_for, facts)
     if best is None and not ev.deploys:
         # Without a deploy history a commit is only a suspect when the traces name its files.
         for c in commits:
@@ -230,6 +267,21 @@ def find_suspect(ev: Evidence, onset: datetime | None, service: str | None, file
                                 f"authored {ref.minutes_before_onset} min before onset (no deploy history to say when it shipped)"]
                 return Suspect(ref, None, 4.0, c.files, matched, [])
     return best
+
+
+def _enabled_code(ev: Evidence, flip: Suspect, onset: datetime, files_for: FilesFor, facts: TraceFacts) -> None:
+    """The release whose code a flip switched on: the service's last code release before it,
+    however old, when the traces since the onset run through files it changed."""
+    if flip.deploy is None:
+        return
+    earlier = [d for d in ev.deploys if d.started_at < flip.deploy.started_at and d.service == flip.deploy.service and d.succeeded]
+    code = next((d for d in reversed(earlier) if not flip_kind(d, [e for e in ev.deploys if e.started_at < d.started_at])), None)
+    if code is None:
+        return
+    matched = files_in_traces(files_for(code)[0], facts)
+    if matched:
+        flip.enabled, flip.enabled_files = _deploy_ref(code, onset), matched
+        flip.change.evidence.append(f"it switched on code from {code.id} ({', '.join(matched[:2])}), which the traces since onset run through")
 
 
 def _score(d: Deploy, ref: ChangeRef, onset: datetime, service: str | None, files: list[str], diff: str, facts: TraceFacts) -> Suspect | None:

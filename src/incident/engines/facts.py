@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from incident.clock import iso
 from incident.engines import analysis as an
+from incident.engines import signals as sig
 from incident.engines.base import Brief
 from incident.models import AssessOutput, ClassifyOutput, Commit, Deploy, Evidence, RollbackTarget
 from incident.tools.base import Toolbox
 
 _MAX_DETAILS = 4  # commit diffs read per deploy
+LEAK_REACH = timedelta(hours=48)  # how long before memory runs out the release that leaks may have shipped
 
 
 @dataclass
@@ -70,13 +72,14 @@ class Facts:
             return self.assess.onset
         tl = self.ev.timeline
         if tl is not None and tl.onset is not None:
-            return tl.onset
+            # A slow climb: the threshold was crossed late; the estimate of when it began is the onset.
+            return self.rise_start or tl.onset
         return self.brief.started_at
 
     @cached_property
     def onset_source(self) -> str:
         tl = self.ev.timeline
-        if tl is not None and tl.onset is not None and tl.onset == self.onset:
+        if tl is not None and tl.onset is not None and self.onset in (tl.onset, self.rise_start):
             return "error_timeline"
         return "assess" if self.assess is not None and self.assess.onset else "operator (--started)"
 
@@ -89,12 +92,37 @@ class Facts:
         if self.assess is not None:
             return self._suspect_from_assess()
         found = an.find_suspect(self.ev, self.onset, self.service, self.files_for)
+        if found is None and self.cause == "memory":
+            found = self._leak_suspect()
         if found is not None and found.deploy is not None and not found.change.sha:
             tagged = self.tag_of(found.deploy)
             if tagged:
                 found.change.sha = tagged[1]
                 found.change.evidence.append(f"version {found.deploy.version} is release tag {tagged[0]} ({tagged[1][:12]})")
         return found
+
+    def _leak_suspect(self) -> an.Suspect | None:
+        """Memory that runs out hours after a release: the heap fills at the leak's pace, so the
+        last release of the service before the onset is the suspect however far back it is."""
+        onset = self.onset
+        if onset is None:
+            return None
+        mine = [d for d in self.ev.deploys if d.started_at <= onset and d.succeeded and d.service in (None, self.service)]
+        if not mine:
+            return None
+        d = mine[-1]
+        earlier = [e for e in self.ev.deploys if e.started_at < d.started_at]
+        if onset - d.started_at > LEAK_REACH or an.is_rollback(d, earlier) or an.flip_kind(d, earlier):
+            return None
+        files, diff = self.files_for(d)
+        ref = an._deploy_ref(d, onset)
+        hours = an.ago((onset - d.started_at).total_seconds() / 60)
+        ref.evidence = [f"deployed {hours} before memory ran out ({iso(d.started_at)}); no release of {self.service or 'the service'} since",
+                        "memory exhaustion builds up at the leak's pace, so the release that leaks ships hours before the first out-of-memory error"]
+        matched = an.files_in_traces(files, self.traces)
+        if files:
+            ref.evidence.append(f"it changed {', '.join(files[:3])}" + (", named in the traces" if matched else ""))
+        return an.Suspect(ref, d, 1.0, files, matched, an.symbols_in_diff(diff, self.traces) if matched else [])
 
     def _suspect_from_assess(self) -> an.Suspect | None:
         ref = self.assess.suspect_change if self.assess else None
@@ -106,15 +134,21 @@ class Facts:
             return an.Suspect(ref, None, 0.0, files, an.files_in_traces(files, self.traces), [])
         files, diff = self.files_for(deploy)
         matched = an.files_in_traces(files, self.traces)
-        return an.Suspect(ref, deploy, 0.0, files, matched, an.symbols_in_diff(diff, self.traces) if matched else [])
+        out = an.Suspect(ref, deploy, 0.0, files, matched, an.symbols_in_diff(diff, self.traces) if matched else [])
+        out.flip = an.flip_kind(deploy, [e for e in self.ev.deploys if e.started_at < deploy.started_at])
+        if out.flip:
+            again = an.find_suspect(self.ev, self.onset, self.service, self.files_for)
+            if again is not None and again.change.id == ref.id:
+                out.enabled, out.enabled_files = again.enabled, again.enabled_files
+        return out
 
     @cached_property
     def rollback_target(self) -> RollbackTarget | None:
         if self.assess is not None:
             return self.assess.rollback_target
         s = self.suspect
-        if s is None or s.deploy is None:
-            return None
+        if s is None or s.deploy is None or s.flip:
+            return None  # a flip is undone by turning it back, not by an older release
         d = an.rollback_target_for(self.ev.deploys, s.deploy)
         if d is None:
             return None
@@ -146,8 +180,47 @@ class Facts:
         return None, ""
 
     @cached_property
+    def signal(self) -> sig.Signal | None:
+        return sig.dominant(self.ev)
+
+    @cached_property
+    def volume(self) -> sig.Volume | None:
+        return sig.volume(self.ev.timeline, self.onset)
+
+    @cached_property
+    def recurrence(self) -> sig.Recurrence | None:
+        return sig.recurring(self.ev.timeline, self.onset, self.ev.now)
+
+    @cached_property
+    def rise_start(self) -> datetime | None:
+        """Where a gradual climb began, when the timeline's onset is only its threshold crossing."""
+        tl = self.ev.timeline
+        return sig.gradual_start(tl, tl.onset if tl is not None else None)
+
+    @property
+    def collapsed(self) -> bool:
+        """The service nearly stopped logging while failing: an outage, not a recovery."""
+        tl = self.ev.timeline
+        return self.volume is not None and self.volume.ratio <= sig.COLLAPSE and tl is not None and tl.still_elevated
+
+    @cached_property
+    def cause(self) -> str | None:
+        """The failure family the evidence shows ("traffic" for a spike in volume), or None."""
+        kind = self.signal.kind if self.signal else None
+        if self.volume is not None and self.volume.ratio >= sig.SPIKE and kind in (None, "overload", "dependency", "db"):
+            return "traffic"
+        return kind
+
+    @cached_property
     def external(self) -> list[str]:
-        return an.external_signals(self.ev, self.traces)
+        """What reads like a dependency failing; empty when the errors show our own resources
+        running out (a pool timeout says "timed out" too, and is no dependency outage)."""
+        if self.cause in sig.CAPACITY or self.cause in ("traffic", "schema", "startup"):
+            return []
+        found = an.external_signals(self.ev, self.traces)
+        if self.cause in sig.EXTERNAL and self.signal is not None:
+            return list(dict.fromkeys([self.signal.example, *found]))[:5]
+        return found
 
     @cached_property
     def diff(self) -> str:
@@ -159,8 +232,8 @@ class Facts:
     def files_for(self, d: Deploy) -> tuple[list[str], str]:
         """Files a deploy changed and the diff of its commits that matter, via read-only git."""
         repo = self.repo
-        if repo is None:
-            return [], ""
+        if repo is None or an.flip_kind(d, [e for e in self.ev.deploys if e.started_at < d.started_at]):
+            return [], ""  # a flip shipped no code; the range before it is another release's
         key = (str(repo), d.id, d.service, d.sha, d.version)
         if key not in self.cache.entries:
             self.cache.entries[key] = self._read_deploy(repo, d)

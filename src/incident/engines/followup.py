@@ -10,6 +10,7 @@ from incident import verify_checks as vc
 from incident.clock import iso
 from incident.engines import analysis as an
 from incident.engines.facts import Facts
+from incident.engines.rca import MIGRATION
 from incident.models import (
     ActionItem,
     ClassifyOutput,
@@ -41,6 +42,10 @@ def _status(before: an.Rate, after: an.Rate, base_ratio: float | None, base_pm: 
 def verify(f: Facts) -> VerifyOutput:
     ev, onset, tl = f.ev, f.onset, f.ev.timeline
     at, how = f.mitigation
+    if at is None and onset is not None and tl is not None and tl.recovered_at is not None and not tl.still_elevated \
+            and f.recurrence is None:
+        # It ended without a recorded mitigation: compare against the moment it recovered.
+        at, how = tl.recovered_at, f"no mitigation recorded; recovered on its own or by an unrecorded action at {iso(tl.recovered_at)}"
     checks = _checks(f, at)
     if at is None or onset is None:
         return _cannot_verify(f, at, how, checks)
@@ -67,6 +72,8 @@ def verify(f: Facts) -> VerifyOutput:
     if rate_status == "unknown" and after.minutes <= 0:
         residual.append("no log lines after the mitigation yet: wait a few minutes and verify again")
     residual += [f"runbook check {vc.describe(c)}" for c in checks if c.status in ("fail", "pending")]
+    if f.mitigation[0] is None:
+        residual.append("nobody recorded what ended it: find out (a dependency recovering, an autoscaler, a restart) before trusting it will not recur")
     diag = f.brief.outputs.get("diagnose")
     external = isinstance(diag, DiagnoseOutput) and diag.category == "external dependency failure"
     fix_needed = not (external and status == "working")
@@ -78,10 +85,14 @@ def verify(f: Facts) -> VerifyOutput:
     }[status]
     if any(c.status == "fail" for c in checks):
         nxt = "a runbook verify check failed: follow the runbook's escalation; " + nxt
-    summary = (f"Mitigation ({how}) is {status}: {an.pct(before.ratio)} failing before, {an.pct(after.ratio)} after"
-               + (f"; recovered at {iso(recovered)}" if recovered else "") + _checks_summary(checks) + ".")
+    if f.mitigation[0] is None:
+        summary = (f"Recovered at {iso(at)} with no mitigation recorded ({status} since): {an.pct(before.ratio)} failing during the incident, "
+                   f"{an.pct(after.ratio)} after" + _checks_summary(checks) + ".")
+    else:
+        summary = (f"Mitigation ({how}) is {status}: {an.pct(before.ratio)} failing before, {an.pct(after.ratio)} after"
+                   + (f"; recovered at {iso(recovered)}" if recovered else "") + _checks_summary(checks) + ".")
     return VerifyOutput(
-        mitigation_at=at, errors_per_min_before=before.per_min, errors_per_min_after=after.per_min,
+        mitigation_at=f.mitigation[0], errors_per_min_before=before.per_min, errors_per_min_after=after.per_min,
         error_ratio_before=before.ratio, error_ratio_after=after.ratio, status=status, recovered_at=recovered,  # type: ignore[arg-type]
         residual_issues=residual, fix_still_needed=fix_needed, next_step=nxt, summary=summary,
         citations=["error_timeline", how] + (["log_patterns"] if ev.patterns else []) + (["runbook verify checks"] if checks else []),
@@ -148,8 +159,12 @@ def review(f: Facts) -> ReviewOutput:
                 add(r[0].upper() + r[1:], "P1", "data reconciliation")
     service = f.service or "the service"
     add(f"Alert on {service}'s error ratio (for example over 1% or twice the baseline for 5 minutes) and route it to on-call", "P2", "monitoring")
-    if f.suspect is not None and f.suspect.change.kind == "deploy":
+    if f.suspect is not None and f.suspect.flip == "flag":
+        add("Roll flags out in stages (1%, 10%, 50%, 100%) with an automatic halt when the error rate rises", "P2", "process")
+    elif f.suspect is not None and f.suspect.change.kind == "deploy":
         add(f"Gate {service} releases on a canary or an error-rate check so a bad release halts itself", "P2", "process")
+    for text, p, cat in _cause_items(f, category):
+        add(text, p, cat)
     if f.brief.runbook_id:
         add(f"Update runbook {f.brief.runbook_id} with what this incident taught (signals, the rollback that worked)", "P2", "runbook")
     else:
@@ -164,6 +179,35 @@ def review(f: Facts) -> ReviewOutput:
         action_items=items, went_well=went_well, could_improve=could_improve, contributing_factors=factors,
         summary=summary, citations=[name for name in ("classify", "assess", "contain", "diagnose", "fix", "verify") if name in out],
     )
+
+
+def _cause_items(f: Facts, category: str) -> list[tuple[str, Priority, str]]:
+    """Action items the failure family calls for, beyond the generic ones."""
+    svc, s = f.service or "the service", f.suspect
+    items: list[tuple[str, Priority, str]] = []
+    watch = {
+        "db": "database connection pool usage and wait time, and the database's connection count",
+        "memory": f"memory growth and out-of-memory restarts of {svc}'s instances",
+        "disk": f"free disk space on {svc}'s volumes (for example under 20% and under 10%)",
+        "tls": f"the certificate expiry of every endpoint {svc} calls (30, 14 and 7 days ahead)",
+        "dns": f"DNS resolution failures from {svc} and the resolver's health",
+    }
+    if f.cause in watch:
+        items.append((f"Alert on {watch[f.cause or '']} before it turns into errors", "P1", "monitoring"))
+    if f.cause in ("traffic", "overload"):
+        items.append((f"Autoscale {svc} on request rate or queue depth, and alert when traffic nears its capacity", "P1", "capacity"))
+    if f.collapsed or f.cause == "startup":
+        items.append((f"Alert on {svc}'s restart count and on its log volume dropping; make rollouts wait for readiness so a release "
+                      "that cannot start halts itself", "P1", "monitoring"))
+    if s is not None and any(MIGRATION.search(x) for x in s.files):
+        items.append(("Require reversible (expand/contract) migrations and test the previous release against the migrated schema "
+                      "before deploying", "P1", "process"))
+    if f.rise_start is not None:
+        items.append(("Alert on a sustained rise of the error ratio over hours (burn rate), not only on a sudden step", "P2", "monitoring"))
+    if f.mitigation[0] is None and isinstance(f.brief.outputs.get("classify"), ClassifyOutput) \
+            and f.brief.outputs["classify"].classification == "post-incident":  # type: ignore[attr-defined]
+        items.append(("Find out what ended the incident (no mitigation was recorded) and whether it can recur", "P1", "investigation"))
+    return items
 
 
 def _lessons(f: Facts, classify: object, ver: object, diag: object) -> tuple[list[str], list[str]]:

@@ -75,6 +75,9 @@ def severity(f: Facts, ratio: float | None) -> tuple[Severity, str]:
     r = None if ratio is None else ratio * 1.2
     if m := _SEV1_WORDS.search(text):
         return "SEV-1", f"the report says {m.group(0)!r}: total outage or data loss"
+    if f.collapsed and f.volume is not None:
+        return "SEV-1", (f"the service nearly stopped logging ({f.volume.after:.1f} records/min against {f.volume.before:.0f} before) "
+                         "and what is left are errors: it has stopped serving, a total outage")
     if r is not None and r >= 0.75:
         return "SEV-1", f"{an.pct(ratio)} of requests failing: effectively a total outage"
     if r is not None and r >= 0.10:
@@ -96,6 +99,14 @@ def _classification(f: Facts, ratio_now: float | None) -> tuple[Classification, 
     tl = f.ev.timeline
     why: list[str] = []
     if tl is not None and tl.onset is not None:
+        if f.collapsed and f.volume is not None:
+            why.append(f"errors rose at {iso(tl.onset)} and the log volume then fell to {f.volume.after:.1f} records/min "
+                       f"from {f.volume.before:.0f}: the service has nearly stopped, fewer errors is not recovery")
+            return "active", why
+        if not tl.still_elevated and (rec := f.recurrence) is not None:
+            why.append(f"errors rose at {iso(tl.onset)} and came back {rec.episodes} times, about every {rec.period_minutes:.0f} min; "
+                       f"the {rec.quiet_minutes:.0f} min of calm since the last burst are within the usual gap, not a recovery")
+            return "active", why
         if not tl.still_elevated:
             why.append(f"errors rose at {iso(tl.onset)} and are back at baseline" + (f" since {iso(tl.recovered_at)}" if tl.recovered_at else ""))
             if f.rollbacks:
@@ -104,7 +115,10 @@ def _classification(f: Facts, ratio_now: float | None) -> tuple[Classification, 
             elif f.mitigation[0] is not None:
                 why.append(f"after the {f.mitigation[1]}")
             return "post-incident", why
-        why.append(f"errors rose at {iso(tl.onset)} and are still elevated")
+        if f.rise_start is not None:
+            why.append(f"errors have been climbing slowly since about {iso(f.rise_start)} (no clear step; over the threshold since {iso(tl.onset)}) and are still elevated")
+        else:
+            why.append(f"errors rose at {iso(tl.onset)} and are still elevated")
         per_min_high = tl.recent_errors_per_min >= max(5.0, 10 * tl.baseline_errors_per_min)
         severe = (ratio_now is not None and ratio_now >= ACTIVE_RATIO) or (ratio_now is None and per_min_high)
         if severe or _SEV2_WORDS.search(f.symptom) or _SEV1_WORDS.search(f.symptom):
@@ -132,6 +146,8 @@ def classify(f: Facts) -> ClassifyOutput:
         impact = an.rate(f.ev, f.onset, tl.recovered_at if tl and tl.recovered_at else None).ratio
     else:
         impact = an.rate(f.ev, f.onset, None).ratio if f.onset else ratio_now
+    if f.recurrence is not None and f.recurrence.ratio is not None:
+        impact = max(impact or 0.0, f.recurrence.ratio)  # users meet the bursts, not the average
     sev, sev_reason = severity(f, impact)
     citations = ["error_timeline"] if tl else []
     citations += [f"deploy_history: {d.service or ''} {d.id} (rollback)".replace("  ", " ") for d in f.rollbacks[:1]]
@@ -151,14 +167,21 @@ def _trend(f: Facts) -> str:
     tl = f.ev.timeline
     if tl is None or f.onset is None:
         return "unknown"
+    if f.recurrence is not None:
+        return "stable"  # bursts come and go; halves of a sawtooth say nothing about a trend
     if tl.onset is not None and not tl.still_elevated:
         return "recovered"
     rows = [b for b in tl.buckets if b.at >= f.onset]
     if len(rows) < 4:
         return "unknown"
     half = len(rows) // 2
-    first = sum(b.errors for b in rows[:half]) / half
-    last = sum(b.errors for b in rows[-half:]) / half
+    if all(b.total for b in rows[:half]) and any(b.total for b in rows[-half:]):
+        # With totals, the share failing: a service that stops serving has fewer errors, not fewer failures.
+        first = sum(b.errors for b in rows[:half]) / max(1, sum(b.total for b in rows[:half]))
+        last = sum(b.errors for b in rows[-half:]) / max(1, sum(b.total for b in rows[-half:]))
+    else:
+        first = sum(b.errors for b in rows[:half]) / half
+        last = sum(b.errors for b in rows[-half:]) / half
     if last > first * 1.25:
         return "worsening"
     if last < first * 0.75:
@@ -181,6 +204,20 @@ def _needs(f: Facts, likely: str) -> list[str]:
     return out
 
 
+def _shape(f: Facts) -> str:
+    """What the error series' shape says about the onset and the state, when it misleads."""
+    out = ""
+    tl = f.ev.timeline
+    if f.rise_start is not None and tl is not None and tl.onset is not None:
+        out += (f" (no clear step: the error share has been climbing slowly since about {iso(f.rise_start)}, an estimate from "
+                f"15-minute blocks; it only crossed the alert threshold at {iso(tl.onset)}, and it may have begun earlier)")
+    if f.recurrence is not None:
+        out += f" (recurring: {f.recurrence.episodes} bursts about every {f.recurrence.period_minutes:.0f} min)"
+    if f.collapsed and f.volume is not None:
+        out += f" (log volume collapsed to {f.volume.after:.1f} records/min from {f.volume.before:.0f}: the service has nearly stopped)"
+    return out
+
+
 def assess(f: Facts) -> AssessOutput:
     ev, onset = f.ev, f.onset
     _, _, changes = an.changes_before(ev, onset, f.service)
@@ -189,7 +226,7 @@ def assess(f: Facts) -> AssessOutput:
     until = tl.recovered_at if tl and tl.onset and not tl.still_elevated and tl.recovered_at else None
     since = an.rate(ev, onset, until) if onset else an.Rate(0, 0, 0.0)
     affected, working = an.affected_and_working(ev)
-    likely = "recent change" if suspect else ("external factor" if f.external else "unknown")
+    likely = "recent change" if suspect else ("external factor" if f.external or f.cause == "traffic" else "unknown")
     fresh = an.new_patterns(ev)
     citations = ["error_timeline"] if tl else []
     if suspect is not None:
@@ -202,10 +239,15 @@ def assess(f: Facts) -> AssessOutput:
         citations.append("endpoint_stats")
     where = affected[0] if affected else (f.service or "the service")
     broken = f"{where}; errors since {iso(onset)}" if onset else (f.brief.symptom or "not visible in the logs")
+    broken += _shape(f)
     if suspect is not None:
         trig = f"suspect: {suspect.change.summary} ({suspect.change.minutes_before_onset} min before onset)"
+    elif f.cause == "traffic" and f.volume is not None:
+        trig = f"no change correlates with the onset; traffic is {f.volume.ratio:.1f}x its usual rate ({f.volume.before:.0f} -> {f.volume.after:.0f} records/min)"
     elif likely == "external factor":
         trig = f"no change correlates with the onset; new errors point outside: {f.external[0][:100]}"
+    elif f.signal is not None and f.cause in ("memory", "disk", "db"):
+        trig = f"no change correlates with the onset; the errors show a resource running out: {f.signal.example[:100]}"
     else:
         trig = "no change correlates with the onset and the errors do not name a cause"
     summary = (f"{broken}; {an.pct(since.ratio)} of requests failing ({since.errors} errors). {trig}."

@@ -11,12 +11,13 @@ import re
 
 from incident.clock import iso
 from incident.engines import analysis as an
+from incident.engines import signals as sig
 from incident.engines.facts import Facts
 from incident.models import ContainOutput, DiagnoseOutput, FixOutput, PatternRef, RootCauseCategory
 
 _TEST_FILE = re.compile(r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]+$|_test\.\w+$|\.(test|spec)\.\w+$|Test\.java$")
 _CONFIG_FILE = re.compile(r"\.(ya?ml|json|toml|ini|cfg|conf|env|properties|tf|tfvars)$|(^|/)(config|conf|settings|helm|charts?|k8s|deploy)/|Dockerfile$")
-_MIGRATION = re.compile(r"(^|/)(migrations?|alembic|db/migrate|schema)/|\.sql$")
+MIGRATION = re.compile(r"(^|/)(migrations?|alembic|db/migrate|schema|flyway|liquibase)/|\.sql$", re.I)
 _DB_ERROR = re.compile(r"IntegrityError|UniqueViolation|duplicate key|constraint|UndefinedColumn|no such column|column .* does not exist|relation .* does not exist|deserializ|invalid input syntax|data too long", re.I)
 _NONE_ATTR = re.compile(r"'NoneType' object has no attribute '(\w+)'|Cannot read propert(?:y|ies) of (?:null|undefined) \(reading '(\w+)'\)|NullPointerException")
 
@@ -24,15 +25,25 @@ _NONE_ATTR = re.compile(r"'NoneType' object has no attribute '(\w+)'|Cannot read
 def _category(f: Facts, exc: str | None) -> tuple[RootCauseCategory, str]:
     s = f.suspect
     changed = s.files if s else []
-    if s is not None and changed and _MIGRATION.search(" ".join(changed)) and exc and _DB_ERROR.search(exc):
+    db_error = bool(exc and _DB_ERROR.search(exc)) or f.cause == "schema"
+    if s is not None and changed and MIGRATION.search(" ".join(changed)) and db_error:
         return "data integrity issue", "a schema/data migration shipped with the suspect and the errors come from the database layer"
+    if s is not None and s.flip:
+        if s.enabled is not None:
+            return "code defect", f"{s.change.id} switched on code from {s.enabled.id}, and the traces since onset fail in that code"
+        return "configuration error", f"{s.change.id} changed a {s.flip} and shipped no code"
     if s is not None and s.matched_files:
         if all(_CONFIG_FILE.search(x) for x in s.matched_files):
             return "configuration error", "the failing files named by the traces are configuration the suspect changed"
         return "code defect", "the stack traces since onset run through code the suspect change modified"
     if s is not None and changed and all(_CONFIG_FILE.search(x) for x in changed):
         return "configuration error", "the suspect change touched only configuration"
-    if an.capacity_signals(f.ev):
+    if s is not None and f.cause == "memory":
+        return "code defect", (f"memory ran out {s.change.minutes_before_onset} min after {s.change.id}, the last release before it: "
+                               "a leak in that release is the likely mechanism (confirm with a heap dump)")
+    if s is None and (f.cause in sig.CAPACITY or f.cause == "traffic") and f.signal is not None:
+        return "infrastructure / capacity issue", f"{_CAUSE_WORDS[f.cause]}: {f.signal.example[:80]}"
+    if an.capacity_signals(f.ev) and not (s is None and f.external):
         return "infrastructure / capacity issue", f"errors read like saturation: {an.capacity_signals(f.ev)[0][:80]}"
     if s is None and f.external:
         return "external dependency failure", f"no change correlates and the new errors point at a dependency: {f.external[0][:80]}"
@@ -40,6 +51,66 @@ def _category(f: Facts, exc: str | None) -> tuple[RootCauseCategory, str]:
         diff = "its diff does not touch the files in the stack traces" if changed else "its diff could not be read (give --repo)"
         return "unknown", f"{s.change.id} correlates with the onset in time only; {diff}"
     return "unknown", "the evidence does not tie the errors to a change or a dependency"
+
+
+_CAUSE_WORDS = {
+    "traffic": "more traffic than the service can take",
+    "overload": "the service ran out of workers",
+    "db": "the database ran out of connections or time",
+    "disk": "a full disk",
+    "memory": "memory ran out",
+}
+
+
+def _trigger(f: Facts) -> str:
+    s, onset = f.suspect, f.onset
+    if s is not None:
+        out = f"{s.change.summary} at {iso(s.change.at)}, {s.change.minutes_before_onset} min before the onset"
+        return out + (f", switching on code shipped in {s.enabled.id}" if s.enabled is not None else "")
+    v, example = f.volume, (f.signal.example[:160] if f.signal else "")
+    if f.cause == "traffic" and v is not None:
+        return f"a traffic spike: {v.ratio:.1f}x the usual request rate since {iso(onset)} ({v.before:.0f} -> {v.after:.0f} records/min), no change in the window"
+    if f.cause in ("db", "disk", "memory", "overload"):
+        load = f"; traffic at {v.ratio:.1f}x its usual rate" if v is not None else ""
+        return f"{_CAUSE_WORDS[f.cause or '']} with no change in the window{load}: {example}"
+    if f.cause == "tls":
+        return f"a dependency's TLS certificate is expired or not yet valid: {example}"
+    if f.cause == "dns":
+        return f"a dependency's name stopped resolving: {example}"
+    if f.external:
+        return f"an external dependency failing: {f.external[0][:160]}"
+    return "unknown: no change in the window correlates with the onset"
+
+
+def _mechanism(f: Facts, exc: str | None, frame: an.Frame | None) -> str:
+    s, fresh = f.suspect, an.new_patterns(f.ev)
+    if frame is not None and exc:
+        out = f"{exc} raised in {frame.function or '?'}() at {frame.path}:{frame.line}"
+        if s is not None and s.matched_files:
+            out += f"; {s.matched_files[0]} was changed by {s.change.id}"
+        if s is not None and s.matched_symbols:
+            out += f" (its diff touches {', '.join(s.matched_symbols[:3])})"
+    elif f.signal is not None:
+        out = f"{f.signal.example[:200]} ({f.signal.records} of {f.signal.of} error records since the onset)"
+    elif fresh:
+        out = f"a new error since the onset: {fresh[0].template[:200]} (x{fresh[0].count})"
+    else:
+        return "unknown"
+    how = {
+        "db": "queries wait for a connection, a lock or the statement timeout: slow queries or locks hold what the rest need",
+        "traffic": "the service runs out of workers and rejects or times out the excess",
+        "disk": "every write to the full volume fails",
+        "tls": "every call to the dependency fails its TLS handshake",
+        "dns": "calls to the dependency fail before connecting: its name does not resolve",
+        "memory": "instances run out of heap and are killed",
+    }.get(f.cause or "")
+    if how:
+        out += f"; {how}"
+    if f.recurrence is not None:
+        out += f"; the errors come back in bursts about every {f.recurrence.period_minutes:.0f} min (crash, restart, fill up again)"
+    if f.collapsed and f.volume is not None:
+        out += f"; the service has nearly stopped logging ({f.volume.after:.1f} records/min, was {f.volume.before:.0f}): instances crash and restart"
+    return out
 
 
 def _why_not_caught(f: Facts) -> str:
@@ -67,6 +138,15 @@ def _factors(f: Facts, why: str, exc: str | None, frame: an.Frame | None) -> lis
             factors.append(f"deploy {failed[-1].id} of the same service failed {gap} min before the suspect; the change went out on a retry")
     if f.external and s is None:
         factors.append("every failure of the dependency surfaced to users as an error: no fallback or circuit breaker")
+    if s is not None and s.flip == "flag":
+        factors.append(f"the flag went from off to on for all traffic at once ({s.change.id}), not in stages with a halt on errors")
+    unwatched = {"db": "database connection pool usage and wait time", "disk": "free disk space",
+                 "memory": "memory growth and restarts (out-of-memory kills)", "traffic": "request rate against capacity",
+                 "overload": "worker saturation", "tls": "the expiry dates of the certificates the service depends on"}
+    if f.cause in unwatched:
+        factors.append(f"nothing alerted on {unwatched[f.cause or '']} before it caused errors")
+    if f.cause == "memory" and f.recurrence is not None:
+        factors.append("instances restarted after each out-of-memory kill, which hid the leak as short bursts")
     return factors
 
 
@@ -78,36 +158,41 @@ def diagnose(f: Facts) -> DiagnoseOutput:
     affected, _ = an.affected_and_working(f.ev)
     category, cat_why = _category(f, exc)
     fresh = an.new_patterns(f.ev)
-    if s is not None:
-        trigger = f"{s.change.summary} at {iso(s.change.at)}, {s.change.minutes_before_onset} min before the onset"
-    elif f.external:
-        trigger = f"an external dependency failing: {f.external[0][:160]}"
-    else:
-        trigger = "unknown: no change in the window correlates with the onset"
-    if frame is not None and exc:
-        mechanism = f"{exc} raised in {frame.function or '?'}() at {frame.path}:{frame.line}"
-        if s is not None and s.matched_files:
-            mechanism += f"; {s.matched_files[0]} was changed by {s.change.id}"
-        if s is not None and s.matched_symbols:
-            mechanism += f" (its diff touches {', '.join(s.matched_symbols[:3])})"
-    elif fresh:
-        mechanism = f"a new error since the onset: {fresh[0].template[:200]} (x{fresh[0].count})"
-    else:
-        mechanism = "unknown"
+    trigger = _trigger(f)
+    mechanism = _mechanism(f, exc, frame)
     impact = (f"{since.errors} failed requests since {iso(onset)} ({an.pct(since.ratio)} of requests)"
               + (f", on {', '.join(affected[:3])}" if affected else "")) if onset else "unknown"
     why = _why_not_caught(f)
-    implicated = (s.matched_files if s and s.matched_files else [p for p, _ in tr.files.most_common(3)])
+    if s is not None and s.matched_files:
+        implicated = s.matched_files
+    elif s is not None and s.enabled_files:
+        implicated = s.enabled_files
+    elif s is not None and f.cause == "memory" and s.files:
+        implicated = [x for x in s.files if not _TEST_FILE.search(x)][:3]  # the leak, not where the heap ran out
+    elif s is not None and category == "configuration error" and any(_CONFIG_FILE.search(x) for x in s.files):
+        implicated = [x for x in s.files if _CONFIG_FILE.search(x)][:3]
+    elif s is not None and category in ("code defect", "data integrity issue") and not tr.files and s.files:
+        implicated = [x for x in s.files if not _TEST_FILE.search(x)][:3]
+    else:
+        implicated = [p for p, _ in tr.files.most_common(3)]
     factors = _factors(f, why, exc, frame)
     risks = []
-    if frame is not None and frame.function and category == "code defect":
+    if frame is not None and frame.function and category == "code defect" and f.cause != "memory":
         risks.append(f"other callers of {frame.function}() and other code reading the same value can fail the same way")
     if s is not None:
-        others = [x for x in s.files if x not in s.matched_files and not _TEST_FILE.search(x)]
+        others = [x for x in s.files if x not in s.matched_files and x not in implicated and not _TEST_FILE.search(x)]
         if others:
             risks.append(f"the release also changed {', '.join(others[:4])}; this incident says nothing about them")
     if category == "external dependency failure":
         risks.append("other calls to the same dependency (and its retries) can fail or pile up the same way")
+    risks += [r for c, r in (
+        ("db", "other services sharing the database are starved of connections too; retries make it worse"),
+        ("memory", "every instance of the release leaks at the same pace: the kills go on until it is rolled back or fixed"),
+        ("disk", "other writers on the same volume (logs, temp files, a local database) fail the same way"),
+        ("traffic", "once the service scales, the dependencies behind it get the spike"),
+        ("tls", "other certificates (yours and your dependencies') expire the same way: check their dates"),
+        ("dns", "other names served by the same resolver or zone can fail the same way"),
+    ) if f.cause == c]
     root = (f"{trigger}. {mechanism}. Category: {category} ({cat_why})." if category != "unknown"
             else f"Root cause unknown: {cat_why}. Trigger: {trigger}. Observed: {mechanism}.")
     citations = ["error_samples"] if f.ev.error_samples else []
@@ -122,6 +207,34 @@ def diagnose(f: Facts) -> DiagnoseOutput:
         citations=citations, onset=onset, suspect_change=s.change if s else None, rollback_target=f.rollback_target,
         new_error_patterns=[PatternRef(template=p.template, count=p.count, first_seen=p.first_seen) for p in fresh[:10]],
     )
+
+
+def _cause_plan(f: Facts) -> tuple[str, str] | None:
+    """(plan, test) for a failure family whose proper fix is not a change at the raising line."""
+    svc, s = f.service or "the service", f.suspect
+    if f.cause == "memory":
+        where = f" in {s.change.id} ({', '.join(s.files[:3])})" if s is not None and s.files else ""
+        return (f"Find the leak{where}: compare two heap dumps of one instance taken minutes apart, then bound what it keeps (eviction, size limits)",
+                f"a soak test that runs {svc} under production-like load for an hour and fails when the heap keeps growing")
+    if s is not None:
+        return None
+    plans = {
+        "db": ("Find what holds the connections (slow query log / pg_stat_statements around the onset, lock waits), fix those queries, "
+               "and size pool x replicas under the database's max_connections with a bounded checkout timeout",
+               "a load test at peak traffic that fails when pool wait time or connection count crosses its limit"),
+        "disk": ("Find what filled the volume and bound it: log rotation and retention, temp-file cleanup, large files to object storage",
+                 "a check in staging that the service keeps working and alerts when its volume is nearly full"),
+        "traffic": ("Give the service headroom for the spike: autoscaling on request rate or queue depth with a higher maximum, "
+                    "and per-client rate limits at the edge",
+                    f"a load test of {svc} at five times the usual traffic that checks it sheds load instead of timing out"),
+        "overload": ("Size the worker pool and the autoscaler for peak load, and shed excess requests early with a clear 429/503",
+                     f"a load test of {svc} at peak traffic"),
+        "tls": ("Renew the certificate and automate its renewal; monitor the expiry of every certificate the service depends on",
+                "a synthetic check that calls the dependency over TLS and alerts weeks before its certificate expires"),
+        "dns": ("Restore reliable name resolution for the dependency (the record, the resolver), and cache or fall back when lookups fail",
+                "a test where the dependency's name does not resolve, asserting the service degrades instead of failing"),
+    }
+    return plans.get(f.cause or "")
 
 
 def _fix_hint(exc: str | None) -> str:
@@ -156,7 +269,11 @@ def fix(f: Facts) -> FixOutput:
     files = list(getattr(diag, "implicated_files", []) or (s.matched_files if s else []))
     plan, tests, not_addressed = [], [], []
     where = f"{frame.function}() in {files[0]}" if frame and files else (files[0] if files else None)
-    if category == "code defect" and where:
+    specific = _cause_plan(f)
+    if specific is not None:
+        plan.append(specific[0])
+        tests.append(specific[1])
+    elif category == "code defect" and where:
         plan.append(f"Fix {where}: {_fix_hint(exc)}")
         tests.append(f"a regression test for {where} with the input that raised `{exc or 'the error'}`; it must fail without the fix")
         tests.append("edge cases around the same input: missing, empty and malformed values")
@@ -190,7 +307,7 @@ def fix(f: Facts) -> FixOutput:
     risky_reasons = []
     if s is not None and len(s.files) > 15:
         risky_reasons.append(f"the suspect release changed {len(s.files)} files")
-    if s is not None and _MIGRATION.search(" ".join(s.files)):
+    if s is not None and MIGRATION.search(" ".join(s.files)):
         risky_reasons.append("it includes a schema migration")
     if category in ("infrastructure / capacity issue", "data integrity issue"):
         risky_reasons.append(f"a {category} is rarely fixed safely by a hotfix")

@@ -21,7 +21,14 @@ _EXCEPTION = re.compile(
 )
 # Frames in these places are libraries, not the team's code: matching a deploy's files against
 # them would tie every incident to whichever release bumped a dependency.
-_LIBRARY = re.compile(r"(site-packages|dist-packages|/lib/python\d|node_modules|/usr/lib/|/usr/local/lib/|<frozen|\bvendor/|/go/pkg/mod/|/gems/)")
+_LIBRARY = re.compile(
+    r"(site-packages|dist-packages|/lib/python\d|node_modules|/usr/lib/|/usr/local/lib/|<frozen|\bvendor/|/go/pkg/mod/|/gems/)"
+    # Java frames carry only the package: the JDK's and the common frameworks' are not the team's.
+    r"|^(?:java|javax|jakarta|jdk|sun|com/sun|kotlin|kotlinx|scala|org/springframework|org/apache|org/hibernate|org/eclipse|"
+    r"com/fasterxml|com/google|io/netty|io/micrometer|io/grpc|reactor|ch/qos|com/zaxxer|org/postgresql|com/mysql|okhttp3)/"
+)
+# The line a Python traceback ends with: `module.ExceptionName: message` (any name, not only *Error).
+_PY_RAISED = re.compile(r"^([A-Za-z_][\w.]*)(?::\s.*)?$")
 
 
 @dataclass
@@ -84,12 +91,37 @@ def trace_facts(texts: Iterable[str]) -> TraceFacts:
             # Python prints the innermost frame last; Java and JS print it first.
             inner = app[-1] if _PY_FRAME.search(text) else app[0]
             facts.frames[(inner.path, inner.line, inner.function)] += 1
+        raised = _py_raised(text)
+        if raised:
+            facts.exceptions[raised[:200]] += 1
+            continue
         for line in text.splitlines():
             m = _EXCEPTION.match(line)
             if m and m.group(1) != "Traceback":
                 facts.exceptions[line.strip()[:200]] += 1
                 break
     return facts
+
+
+def raised_line(text: str) -> str | None:
+    """The line of a record that names what was raised (Python's last line, else the first
+    exception-looking line), or None."""
+    found = _py_raised(text)
+    if found:
+        return found
+    return next((line.strip() for line in text.splitlines() if (m := _EXCEPTION.match(line)) and m.group(1) != "Traceback"), None)
+
+
+def _py_raised(text: str) -> str | None:
+    """The exception a Python traceback ends with; the last one when it chains others."""
+    if "Traceback (most recent call last):" not in text:
+        return None
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if "Traceback (most recent call last):" in ln)
+    for line in reversed(lines[start + 1:]):
+        if line and not line[0].isspace() and _PY_RAISED.match(line) and not line.startswith("Traceback"):
+            return line.strip()
+    return None
 
 
 def sample_texts(ev: Evidence) -> list[str]:
