@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from incident.scenario_deploys import DeployRow, write_deploys
-from incident.scenario_stories import Story
+from incident.scenario_stories import Story, app_lines
 
 DeployFormat = Literal["jsonl", "csv", "helm", "argocd", "heroku", "github"]
 _ENDPOINTS = (("GET /api/cart", 0.30), ("GET /api/products", 0.25), ("POST /api/checkout", 0.35), ("GET /health", 0.10))
@@ -314,12 +314,7 @@ def _access_lines(spec: ScenarioSpec, records: list[tuple[datetime, str, int, li
 def _write_logs(spec: ScenarioSpec, logs: Path, now: datetime) -> list[str]:
     logs.mkdir(parents=True, exist_ok=True)
     records = [] if spec.story else _records(spec, now)
-    if spec.story:
-        from incident.scenario_stories import app_lines
-
-        app = app_lines(spec, now)
-    else:
-        app = _app_lines(spec, records)
+    app = app_lines(spec, now) if spec.story else _app_lines(spec, records)
     specs: list[str] = []
     if spec.rotated_gz:
         # Rotation cuts through the incident: the baseline and the onset sit in compressed files.
