@@ -100,7 +100,15 @@ def _report(ctx: typer.Context, e: IncidentError, *, force_json: bool = False, n
 app = typer.Typer(
     cls=_Group,
     name="incident",
-    help="Incident runbook assistant: read-only triage (offline, or with Claude); every write is printed for you to run.",
+    help="Incident runbook assistant: read-only triage (offline, or with Claude); every write is printed for you to run.\n\n"
+    "\b\nStart here:\n"
+    "  incident triage --example                       the bundled incident; no setup, no API key\n"
+    "  incident init                                   .incident.yaml, runbooks/ and a CI check here\n"
+    "  incident triage -s checkout --symptom \"500s\"    a real incident, from the configured evidence\n"
+    "  incident note last \"EU customers only\"          a timestamped note, mid-incident\n\n"
+    "Times (--since, --until, --started, --at): ISO 8601, HH:MM in UTC, or 90m / 2h / 1d back from now.\n\n"
+    "\b\nExit codes: 0 ok · 1 a check failed · 2 bad input · 3 not found · 4 incident locked\n"
+    "            5 disk refused a write · 6 engine unavailable · 130 interrupted",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("changes")(changes)
-    app.command("deploys")(deploys)
+    app.command("changes", short_help="Recent commits in the service repo, with the files they touched.")(changes)
+    app.command("deploys", short_help="Deploy history (helm, Argo CD, Heroku, GitHub, logs, tags), normalised.")(deploys)
 
 
 def _roots(settings: Settings, named: list[str], extra: list[str] | None) -> Any:
@@ -62,7 +62,9 @@ def changes(
 ) -> None:
     """Recent commits on the repository's checked-out branch, newest first, with the files they touched.
 
-    Example: incident changes --repo ~/src/checkout --since 3h --path src/payments
+    \b
+    Example:
+      incident changes --repo ~/src/checkout --since 3h --path src/payments
     """
     from incident import render
     from incident.clock import iso
@@ -139,8 +141,10 @@ def deploys(
 
     Failed deploys are listed (marked failed); deploys a later rollback undid are marked rolled_back.
 
-    Example: incident deploys helm-history.json --service checkout --since 6h
-    Example: incident deploys history.json releases.csv --deploys-format helm --deploys-format auto
+    \b
+    Examples:
+      incident deploys helm-history.json --service checkout --since 6h
+      incident deploys history.json releases.csv --deploys-format helm --deploys-format auto
     """
     import glob
 
@@ -167,7 +171,14 @@ def deploys(
         first = notes[0]
         if first.refused and first.reason == "does not exist":
             raise NotFound(f"{first.path}: does not exist", "check the path")
-        raise UsageError(first.reason if first.reason.startswith(first.path) else f"{first.path}: {first.reason}", first.hint)
+        # The reason may already name the file (as resolved): say the path once.
+        named = first.reason.startswith((first.path, str(Path(first.path).resolve())))
+        hint = first.hint or (
+            f"name a file in it, or a quoted glob such as '{first.path.rstrip('/')}/*.json'"
+            if "directory" in first.reason
+            else "check the file, or name its format with --deploys-format"
+        )
+        raise UsageError(first.reason if named else f"{first.path}: {first.reason}", hint)
     found.sort(key=lambda d: d.started_at)
     chosen = [d for d in found if (start is None or d.started_at >= start) and (end is None or d.started_at <= end)
               and (service is None or d.service == service)][-max_count:]  # fmt: skip

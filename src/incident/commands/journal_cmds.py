@@ -19,11 +19,11 @@ from incident.commands.common import (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("new")(new)
-    app.command("list")(list_)
-    app.command("show")(show)
-    app.command("note")(note)
-    app.command("timeline")(timeline)
+    app.command("new", short_help="Open an incident and print its id.")(new)
+    app.command("list", short_help="List incidents, newest first.")(list_)
+    app.command("show", short_help="An incident's current state.")(show)
+    app.command("note", short_help="Add a timestamped note (the fastest thing mid-incident).")(note)
+    app.command("timeline", short_help="Every recorded event of an incident, in order.")(timeline)
 
 
 def new(
@@ -40,7 +40,9 @@ def new(
 ) -> None:
     """Open an incident and print its id.
 
-    Example: incident new "checkout 500s" --service checkout --started 14:33
+    \b
+    Example:
+      incident new "checkout 500s" --service checkout --started 14:33
     """
     from incident import incidents, render
 
@@ -76,7 +78,12 @@ def show(
     config: ConfigOption = None,
     incidents_dir: IncidentsDirOption = None,
 ) -> None:
-    """Show an incident's current state (folded from its journal)."""
+    """Show an incident's current state (folded from its journal).
+
+    \b
+    Example:
+      incident show last --json | jq .status
+    """
     from incident import incidents, render
     from incident.render import journal as out
 
@@ -99,7 +106,9 @@ def note(
 ) -> None:
     """Add a timestamped note to an incident — the fastest thing to do mid-incident.
 
-    Example: incident note last "support reports EU customers only"
+    \b
+    Example:
+      incident note last "support reports EU customers only"
     """
     from incident import incidents, render
     from incident.clock import iso
@@ -121,7 +130,12 @@ def timeline(
     config: ConfigOption = None,
     incidents_dir: IncidentsDirOption = None,
 ) -> None:
-    """Every recorded event of an incident, in order (UTC)."""
+    """Every recorded event of an incident, in order (UTC).
+
+    \b
+    Example:
+      incident timeline last --since 1h
+    """
     from incident import incidents, render
     from incident.render import journal as out
 

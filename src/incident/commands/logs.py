@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 logs_app = typer.Typer(
     help="Search logs, chart errors per minute, and cluster lines into patterns (read-only).",
+    short_help="Search logs, chart errors per minute, find patterns.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -40,7 +41,6 @@ logs_app = typer.Typer(
 PathsArg = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[PATHS]...",
         help="Log files, globs (quote them), directories, or - for stdin (default: the service's logs from config).",
         show_default=False,
     ),
@@ -87,7 +87,7 @@ def _notes_json(notes: list[SourceNote]) -> list[dict[str, Any]]:
     return [n.model_dump(mode="json") for n in notes]
 
 
-@logs_app.command("search")
+@logs_app.command("search", short_help="Search logs for a regex or text in a time window.")
 def search_cmd(
     pattern: Annotated[str, typer.Argument(help="Regular expression (or text with --literal).", show_default=False)],
     paths: PathsArg = None,
@@ -104,7 +104,9 @@ def search_cmd(
 ) -> None:
     """Search logs (plain, rotated, .gz or stdin) for a regex or text, within a time window.
 
-    Example: incident logs search 'SocketTimeout' /var/log/checkout/app.log --since 1h -C 3
+    \b
+    Example:
+      incident logs search 'SocketTimeout' /var/log/checkout/app.log --since 1h -C 3
     """
     from incident import render
     from incident.render import logs as out
@@ -122,7 +124,7 @@ def search_cmd(
     out.search_result(res.hits, truncated=res.truncated, files=res.files_scanned, engine=res.engine, max_hits=max_hits)
 
 
-@logs_app.command("timeline")
+@logs_app.command("timeline", short_help="Errors per minute as a chart: baseline, onset, deploys.")
 def timeline_cmd(
     paths: PathsArg = None,
     since: Annotated[str, typer.Option("--since", metavar="WHEN", help=f"Start: {WHEN_FORMS}.")] = "2h",
@@ -141,7 +143,9 @@ def timeline_cmd(
 ) -> None:
     """Errors per minute with the baseline, the onset and whether it is still elevated, as a chart.
 
-    Example: incident logs timeline /var/log/checkout/*.log --since 3h --deploys deploys.jsonl
+    \b
+    Example:
+      incident logs timeline '/var/log/checkout/*.log' --since 3h --deploys deploys.jsonl
     """
     from incident import render
     from incident.render import logs as out
@@ -184,7 +188,7 @@ def _read_deploys(path: str | None, fmt: str | None, notes: list[SourceNote]) ->
     return list(read_deploys(Path(path), fmt))
 
 
-@logs_app.command("patterns")
+@logs_app.command("patterns", short_help="Cluster log lines into templates; mark new ones.")
 def patterns_cmd(
     paths: PathsArg = None,
     since: SinceOption = None,
@@ -202,7 +206,9 @@ def patterns_cmd(
 ) -> None:
     """Cluster log lines into templates (ids, numbers, IPs, paths masked), most frequent first.
 
-    Example: incident logs patterns app.log --since 3h --new-since 14:10 --level warn
+    \b
+    Example:
+      incident logs patterns app.log --since 3h --new-since 14:10 --level warn
     """
     from incident import render
     from incident.errors import UsageError

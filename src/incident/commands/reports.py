@@ -20,10 +20,10 @@ from incident.commands.common import (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("postmortem")(postmortem)
-    app.command("comms")(comms)
-    app.command("status")(status)
-    app.command("mark")(mark)
+    app.command("postmortem", short_help="Write a blameless postmortem from the journal.")(postmortem)
+    app.command("comms", short_help="Draft a status-page and a stakeholder update.")(comms)
+    app.command("status", short_help="Where it stands; when the next update is due.")(status)
+    app.command("mark", short_help="Record mitigated, recovered, resolved... at the real time.")(mark)
 
 
 def postmortem(
@@ -43,7 +43,9 @@ def postmortem(
     Times come from recorded events; a fact the journal lacks is written as a visible TODO.
     The timeline table is always generated from events, whichever engine writes the prose.
 
-    Example: incident postmortem last --out docs/postmortems/2026-11-21-checkout.md
+    \b
+    Example:
+      incident postmortem last --out docs/postmortems/2026-11-21-checkout.md
     """
     from incident import render, report_jobs
     from incident.render import reports as out_
@@ -74,7 +76,9 @@ def comms(
     (by severity: SEV-1 every 15 min, SEV-2 30, SEV-3 60; `comms_cadence_minutes` in config).
     Never an ETA to fix, never a guess at the cause.
 
-    Example: incident comms last --kind update
+    \b
+    Example:
+      incident comms last --kind update
     """
     from incident import render, report_jobs
     from incident.render import reports as out_
@@ -97,7 +101,9 @@ def status(
 ) -> None:
     """Where the incident stands, and when the next stakeholder update is due (or how overdue).
 
-    Example: incident status last
+    \b
+    Example:
+      incident status last
     """
     from incident import render, report_jobs
     from incident.render import reports as out_
@@ -123,7 +129,9 @@ def mark(
 ) -> None:
     """Record a point on the incident's timeline, at the time it really happened.
 
-    Example: incident mark last recovered --at 14:47
+    \b
+    Example:
+      incident mark last recovered --at 14:47
     """
     from incident import render, report_jobs
     from incident.render import reports as out_

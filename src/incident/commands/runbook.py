@@ -12,7 +12,8 @@ from incident.commands.common import ConfigOption, JsonOption, NowOption, check_
 
 runbook_app = typer.Typer(
     name="runbook",
-    help="Runbooks as code: check them in CI, prove them against recorded incidents, list them.",
+    help="Runbooks as code: check them (in CI too), prove them on recorded incidents, list them.",
+    short_help="Runbooks as code: check, dry-run, list, schema.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -20,7 +21,7 @@ runbook_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(runbook_app, name="runbook")
-    app.command("init")(init)
+    app.command("init", short_help="Scaffold .incident.yaml, runbooks/, INCIDENT.md and a CI check.")(init)
 
 
 class CheckFormat(StrEnum):
@@ -48,7 +49,7 @@ def _paths(rt: object, paths: list[Path] | None) -> list[Path]:
     return [settings.resolve(p) for p in settings.runbooks]
 
 
-@runbook_app.command("check")
+@runbook_app.command("check", short_help="Validate runbooks (CI-friendly: --format github, --junit).")
 def check(
     paths: PathsArg = None,
     fmt: Annotated[
@@ -65,7 +66,9 @@ def check(
 
     Exits 1 when any error is found (warnings do not fail).
 
-    Example: incident runbook check runbooks/ --format github --junit runbook-check.xml
+    \b
+    Example:
+      incident runbook check runbooks/ --format github --junit runbook-check.xml
     """
     from incident import render
     from incident.render import runbook as out
@@ -98,7 +101,7 @@ def _write(path: Path, text: str) -> None:
         raise StorageError(f"cannot write {path}: {e.strerror or e}", "check the directory exists and is writable") from None
 
 
-@runbook_app.command("list")
+@runbook_app.command("list", short_help="List runbooks, or the ones that match a service/alert/symptom.")
 def list_(
     paths: PathsArg = None,
     service: Annotated[str | None, typer.Option("--service", "-s", metavar="NAME", help="Show only runbooks matching this service.")] = None,
@@ -110,7 +113,9 @@ def list_(
     """List runbooks and their match rules; with --service/--alert/--symptom, the ones that
     match and why, best first (what the triage would pick).
 
-    Example: incident runbook list --service checkout --symptom "500s after deploy"
+    \b
+    Example:
+      incident runbook list --service checkout --symptom "500s after deploy"
     """
     from incident import render
     from incident.render import runbook as out
@@ -138,11 +143,13 @@ def list_(
         out.runbook_list(rows, notes, matching=matching)
 
 
-@runbook_app.command("schema")
+@runbook_app.command("schema", short_help="Print the runbook JSON Schema (for editors).")
 def schema() -> None:
     """Print the runbook JSON Schema (for editors: yaml-language-server, VS Code).
 
-    Example: incident runbook schema > runbook.schema.json
+    \b
+    Example:
+      incident runbook schema > runbook.schema.json
     """
     from incident import render
     from incident.runbooks import json_schema
@@ -150,7 +157,7 @@ def schema() -> None:
     render.print_json(json_schema())
 
 
-@runbook_app.command("dry-run")
+@runbook_app.command("dry-run", short_help="Prove a runbook against a recorded incident.")
 def dry_run(
     runbook: Annotated[Path, typer.Argument(help="The runbook file (or a directory of runbooks) to prove.", show_default=False)],
     scenario: Annotated[Path, typer.Option("--scenario", metavar="DIR", help="Recorded scenario folder (repo, deploys, logs, expect.yaml).", show_default=False)],
@@ -164,7 +171,9 @@ def dry_run(
     the expected onset, suspect change, rollback target and proposes the runbook's vetted
     commands. Nothing is executed. Exits 1 when an expectation is not met.
 
-    Example: incident runbook dry-run runbooks/checkout-deploy.yaml --scenario scenarios/bad-deploy
+    \b
+    Example:
+      incident runbook dry-run runbooks/checkout-deploy.yaml --scenario scenarios/bad-deploy
     """
     from incident import render
     from incident.dryrun import dry_run as run
@@ -194,7 +203,9 @@ def init(
 
     Never overwrites an existing file unless --force is given.
 
-    Example: incident init . && incident runbook check runbooks/
+    \b
+    Example:
+      incident init . && incident runbook check runbooks/
     """
     import os
 

@@ -31,8 +31,8 @@ EngineOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    app.command("triage")(triage)
-    app.command("prompt")(prompt)
+    app.command("triage", short_help="Walk an incident through the seven phases (start here).")(triage)
+    app.command("prompt", short_help="Print a phase's prompt, to paste into any chat assistant.")(prompt)
 
 
 def triage(
@@ -87,7 +87,9 @@ def triage(
     Reads git history, deploy history and logs (read-only); every write action is printed as a
     command for you to run. Without an API key the offline engine answers every phase.
 
-    Example: incident triage --service checkout --symptom "500s on /api/checkout" --logs 'logs/*.log' --deploys deploys.json
+    \b
+    Example:
+      incident triage --service checkout --symptom "500s on /api/checkout" --logs 'logs/*.log' --deploys deploys.json
     """
     from incident import render
     from incident import triage as triage_core
@@ -144,7 +146,9 @@ def prompt(
 ) -> None:
     """Print the prompt a phase was given (redacted), to paste into any chat assistant.
 
-    Example: incident prompt last assess | pbcopy
+    \b
+    Example:
+      incident prompt last assess | pbcopy
     """
     from incident import render
     from incident import triage as triage_core

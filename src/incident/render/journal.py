@@ -48,9 +48,12 @@ def incident_show(state: dict[str, Any], warnings: list[str]) -> None:
         ("notes", str(len(state.get("notes") or []))),
         ("events", str(state.get("event_count"))),
     ]
+    from incident.render.tables import when_cell
+
+    times = {"started", "opened", "mitigated", "recovered", "resolved"}
     for k, v in fields:
         if v:
-            c.print(Text(f"  {k:<15}", style="dim") + Text(clean(str(v))))
+            c.print(Text(f"  {k:<15}", style="dim") + (when_cell(v) if k in times else Text(clean(str(v)))))
     for w in warnings:
         c.print(Text("  warning: ", style="yellow") + Text(clean(w)))
 
