@@ -8,8 +8,6 @@ import json
 import random
 from pathlib import Path
 
-import pytest
-
 from claude_fixtures import ASSESS, NOW, answer_json, brief
 from fake_anthropic import FAKE_KEY, FakeAnthropic, fake_anthropic_fixture, text, tool_calls  # noqa: F401
 from incident.engines.claude import ClaudeEngine
