@@ -176,3 +176,14 @@ def test_post_incident_update_says_the_service_is_back(tmp_path: Path) -> None:
         "We will post the next update by 09:40 UTC."
     )
     assert "disk" not in d.status_page  # the diagnosed cause stays off the status page
+
+
+def test_stakeholders_read_clock_times_once() -> None:
+    from datetime import UTC, datetime
+
+    from incident.comms import _readable_times
+
+    now = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+    assert _readable_times("errors since 2026-11-21T14:32:00Z on /api/checkout", now) == "errors since 14:32 UTC on /api/checkout"
+    assert _readable_times("since 2026-11-20T23:05:10.5+00:00", now) == "since Nov 20 23:05 UTC"
+    assert _readable_times("version 2026-11-21 and sha 14:32", now) == "version 2026-11-21 and sha 14:32"

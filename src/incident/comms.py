@@ -167,6 +167,20 @@ def _doing(state: IncidentState, now: datetime) -> str:
     return "The team is investigating."
 
 
+_ISO_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _readable_times(text: str, now: datetime) -> str:
+    """Stakeholders read '14:32 UTC', not '2026-11-21T14:32:00Z' (the analysers' wording)."""
+    def one(m: re.Match[str]) -> str:
+        try:
+            return _clock_time(datetime.fromisoformat(m.group(0).replace("Z", "+00:00")), now)
+        except ValueError:
+            return m.group(0)
+
+    return _ISO_TIME.sub(one, text)
+
+
 def _email(state: IncidentState, kind: CommsKind, now: datetime, nxt: datetime | None, cadence: int) -> tuple[str, str]:
     assess = state.output("assess") or {}
     started = _started(state)
@@ -176,10 +190,11 @@ def _email(state: IncidentState, kind: CommsKind, now: datetime, nxt: datetime |
     if state.recovered_at and state.status != "resolved":
         state_word = "recovered, monitoring"
     subject = f"[{sev}] [{state_word}] {state.title or who}"
-    broken = str(assess.get("broken") or "").strip().rstrip(".") or _what(state)
+    broken = _readable_times(str(assess.get("broken") or "").strip().rstrip("."), now) or _what(state)
     affected = (assess.get("blast_radius") or {}).get("affected") or []
     who_line = _impact_share(state) or "the number of affected users is not yet known"
-    parts = [f"What is broken: {broken}" + (f", since {_clock_time(started, now)}." if started else ".")]
+    # The assess phase's wording may carry its own "since <time>": say the time once.
+    parts = [f"What is broken: {broken}" + (f", since {_clock_time(started, now)}." if started and " since " not in broken else ".")]
     parts.append(f"Who is affected: users of {who}; {who_line}" + (f" (endpoints: {', '.join(map(str, affected[:5]))})." if affected else "."))
     parts.append(_doing(state, now))
     if kind == "resolved":

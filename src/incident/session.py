@@ -254,6 +254,7 @@ class Session:
             "log_files": _log_summary(ctx),
             "runbook": self.runbook_info,
             "folder": str(self.journal.folder),
+            "phases_done": list(state.phases),
         }
 
     def _brief(self, state: IncidentState, ev: Evidence, runbook: Any, runbook_summary: str) -> Brief:
