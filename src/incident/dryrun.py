@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from incident.clock import Clock, fixed_clock, iso, parse_when, system_clock, to_utc
 from incident.config import Settings
-from incident.errors import UsageError
+from incident.errors import NotFound, UsageError
 from incident.journal import Workspace
 from incident.models import SCHEMA_VERSION, CheckStatus, Classification, Severity
 from incident.tools.deploys import pair_formats
@@ -290,10 +290,12 @@ def dry_run(
 
     if engine not in ("offline", "scripted"):
         raise UsageError(f"dry-run engine must be offline or scripted, not {engine!r}", "a dry-run must be repeatable: no live model")
+    if not scenario.exists():
+        raise NotFound(f"{scenario}: no such scenario folder", "give --scenario DIR holding expect.yaml, logs/, deploys/ and a repo")
     if not scenario.is_dir():
         raise UsageError(f"{scenario}: not a scenario folder", "give --scenario DIR holding expect.yaml, logs/, deploys/ and a repo")
     if not runbook.exists():
-        raise UsageError(f"{runbook}: no such runbook file or directory")
+        raise NotFound(f"{runbook}: no such runbook file or directory", "give a runbook YAML file or a directory of them")
     scenario = scenario.resolve()
     expect, given = _load(scenario / "expect.yaml", Expect, required=True)
     if tolerance_minutes is not None:

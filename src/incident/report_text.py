@@ -121,8 +121,10 @@ def render_postmortem_markdown(pm: Postmortem, *, template: Path | None = None) 
                 source = template.read_text(encoding="utf-8")
             except FileNotFoundError:
                 raise NotFound(f"template {template} not found", "give the path to a Jinja Markdown template") from None
+            except IsADirectoryError:
+                raise UsageError(f"template {template} is a directory", "give the path to one Jinja Markdown file") from None
             except (OSError, UnicodeDecodeError) as e:
-                raise UsageError(f"template {template}: cannot read ({e})") from None
+                raise UsageError(f"template {template}: cannot read ({e})", "give a readable UTF-8 Jinja Markdown file") from None
             tmpl = env.from_string(source)
         return str(tmpl.render(pm=pm, chart=pm.chart, TODO=TODO))
     except jinja2.TemplateSyntaxError as e:

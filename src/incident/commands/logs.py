@@ -66,8 +66,9 @@ def _files(rt: Runtime, specs: list[str] | None, service: str | None, extra_root
     files, notes = expand_paths(specs, Roots.of(*roots), allow_stdin=True)
     if not files:
         first = next((n for n in notes if n.refused), None)
+        named = "" if first else f" in {', '.join(specs[:3])}{' …' if len(specs) > 3 else ''}"
         raise NotFound(
-            "no readable log files" + (f": {first.path}: {first.reason}" if first else ""),
+            "no readable log files" + (f": {first.path}: {first.reason}" if first else named),
             (first.hint if first and first.hint else "check the paths; globs must match at least one file"),
         )
     return files, notes
