@@ -13,7 +13,7 @@ from incident.clock import iso
 from incident.engines import analysis as an
 from incident.engines import signals as sig
 from incident.engines.facts import Facts
-from incident.models import ContainOutput, DiagnoseOutput, FixOutput, PatternRef, RootCauseCategory
+from incident.models import ChangeRef, ContainOutput, DiagnoseOutput, FixOutput, PatternRef, RootCauseCategory
 
 _TEST_FILE = re.compile(r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]+$|_test\.\w+$|\.(test|spec)\.\w+$|Test\.java$")
 _CONFIG_FILE = re.compile(r"\.(ya?ml|json|toml|ini|cfg|conf|env|properties|tf|tfvars)$|(^|/)(config|conf|settings|helm|charts?|k8s|deploy)/|Dockerfile$")
@@ -82,12 +82,17 @@ def _trigger(f: Facts) -> str:
     return "unknown: no change in the window correlates with the onset"
 
 
+def _name(ch: ChangeRef) -> str:
+    """'deploy checkout 6' / 'commit 2b183f182c6b': a bare id reads as a number."""
+    return f"deploy {ch.service} {ch.id}" if ch.kind == "deploy" and ch.service else f"{ch.kind} {ch.id}"
+
+
 def _mechanism(f: Facts, exc: str | None, frame: an.Frame | None) -> str:
     s, fresh = f.suspect, an.new_patterns(f.ev)
     if frame is not None and exc:
         out = f"{exc} raised in {frame.function or '?'}() at {frame.path}:{frame.line}"
         if s is not None and s.matched_files:
-            out += f"; {s.matched_files[0]} was changed by {s.change.id}"
+            out += f"; {s.matched_files[0]} was changed by {_name(s.change)}"
         if s is not None and s.matched_symbols:
             out += f" (its diff touches {', '.join(s.matched_symbols[:3])})"
     elif f.signal is not None:
@@ -291,7 +296,7 @@ def fix(f: Facts) -> FixOutput:
     if s is not None and s.files:
         others = [x for x in s.files if x not in files and not _TEST_FILE.search(x)]
         if others:
-            plan.append(f"Review the rest of {s.change.id} ({', '.join(others[:4])}) for the same assumption")
+            plan.append(f"Review the rest of {_name(s.change)} ({', '.join(others[:4])}) for the same assumption")
     affected, _ = an.affected_and_working(f.ev)
     if affected:
         tests.append(f"an endpoint test for {affected[0].split(' (')[0]} covering the path that failed")
