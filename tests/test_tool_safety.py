@@ -163,6 +163,9 @@ def test_hostile_arguments_read_nothing_outside_and_write_nothing(world: dict[st
         real_init(self, args, *a, **kw)
 
     monkeypatch.setattr(subprocess.Popen, "__init__", spy)
+    from incident.tools import git_reader
+
+    git_reader.close_readers()  # the long-lived reader starts again under the spy
     calls = 0
     for name, args in hostile_calls(tools, hostile_values(world)):
         res = box.run(name, args)
@@ -174,6 +177,7 @@ def test_hostile_arguments_read_nothing_outside_and_write_nothing(world: dict[st
         assert len(res.text) <= world["ctx"].max_chars + 200, (name, len(res.text))
     assert calls > 100
     assert started, "no git/rg process ran: the spy saw nothing"
+    assert any(list(argv[-2:]) == ["cat-file", "--batch"] for argv, _ in started), "the git reader was not seen starting"
     for argv, shell in started:
         assert isinstance(argv, (list, tuple)) and not shell, argv
         assert Path(str(argv[0])).name in ("git", "rg"), argv
