@@ -12,6 +12,10 @@ The other way round: a Go `panic:`, the Go runtime's `fatal error:`, Java's `Exc
 and .NET's `Unhandled exception.` are written by the runtime without the logger's stamp, after
 whatever line the program wrote last (often an INFO). They open a record of their own, timed by
 the record before them, so the crash is an error even when the line before it was not.
+
+Python's `Traceback (most recent call last):` opens a record too, but not after an error record:
+there it is that error's own exception (`logger.exception`), or the next link of a chained
+traceback, and a record of its own would count one failure twice (`levels.traceback_opens`).
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from __future__ import annotations
 import re
 
 # What a trace line looks like at the start of its message. `\\t` and `\\u0009`: a tab inside a
-# JSON string (Docker's `log`).
+# JSON string (Docker's `log`). The last line of a Python traceback may name an exception that
+# ends in neither Error nor Exception (`requests.exceptions.ReadTimeout: ...`, `SystemExit: 1`).
 _TRACE = (
     rb"(?:[ \t]|\\t|\\u0009|$|\\n\"|Caused by: |Suppressed: |\.\.\. \d+ (?:more|common frames omitted)"
     rb"|Traceback \(most recent call last\):|During handling of the above exception|The above exception was the direct cause"
     rb"|goroutine \d+ \[|created by [\w/.(*)-]+|[a-z][\w$]*(?:\.[\w$]+)+\.[A-Z][\w$]*(?:Exception|Error|Throwable)\b"
     rb"|[A-Z]\w*(?:Error|Exception)(?::|$|\\n\")"
+    rb"|(?:KeyboardInterrupt|SystemExit|StopIteration|GeneratorExit|(?:[a-z_]\w*\.)*(?:exceptions?|exc|errors?)\.[A-Z]\w*)(?:: |$|\\n\")"
     rb"|[\w/.-]+\.(?:\(\*?\w+\)\.)?\w+(?:\.\w+)*\((?:\.\.\.|[^)]{0,200})\)(?:$|\\n\"))"
 )
 TRACE = re.compile(_TRACE, re.MULTILINE)
@@ -81,9 +87,27 @@ def wrapper_of(style: str, stamps: list[tuple[bytes, int]]) -> str | None:
     return None
 
 
+_TB = b"Traceback (most recent call last):"
+_TB_WRAPPED = {
+    "cri": re.compile(rb"\S+ (?:stdout|stderr) [FP] Traceback \(most recent call last\):"),
+    "docker": re.compile(rb'\{"log":"Traceback \(most recent call last\):'),
+    "syslog": re.compile(rb"\S.{0,80}? \S+ [^\s:\[\]]{1,64}(?:\[\d{1,10}\])?: Traceback \(most recent call last\):"),
+}
+
+
+def traceback(line: bytes, wrapper: str | None = None) -> bool:
+    """Does Python's `Traceback (most recent call last):` start the program's text of this line
+    (after the envelope of `wrapper`)? Prose that quotes it further in is not one."""
+    if line.startswith(_TB):
+        return True
+    if wrapper is None or _TB not in line[:400]:
+        return False
+    return _TB_WRAPPED[wrapper].match(line) is not None
+
+
 def crash(line: bytes) -> bool:
     """An unstamped line a runtime writes when the program dies (it opens a record)."""
     return line[:1] in (b"p", b"f", b"E", b"U") and CRASH.match(line) is not None
 
 
-__all__ = ["CRASH", "continues", "count_continuations", "crash", "message_start", "wrapper_of"]
+__all__ = ["CRASH", "continues", "count_continuations", "crash", "message_start", "traceback", "wrapper_of"]

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+from incident.tools.continuation import traceback
+
 RECORD_MAX_LINES = 200  # continuation lines kept with one record
 
 # A level word stands alone; inside JSON text it may follow an escaped tab or newline (`\tERROR\t`,
@@ -240,4 +242,14 @@ def is_error(lines: list[bytes]) -> bool:
     return any(_EXCEPTION.search(x[:2000]) for x in lines[:RECORD_MAX_LINES])
 
 
-__all__ = ["RECORD_MAX_LINES", "http_status", "is_error", "level_of", "status_styles"]
+def traceback_opens(line: bytes, wrapper: str | None, before: bytes) -> bool:
+    """Does a Python traceback start at `line` and open an error record of its own? Not after an
+    error record (`before` is that record's opening line): there it is the error's own exception
+    (`logger.exception`) or the next link of a chained traceback, counted with it once."""
+    if not traceback(line, wrapper):
+        return False
+    lv = level_of(before)
+    return lv != "error" and not (lv is None and _EXCEPTION.search(before[:2000]) is not None)
+
+
+__all__ = ["RECORD_MAX_LINES", "http_status", "is_error", "level_of", "status_styles", "traceback_opens"]

@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from incident.tools import jsondoc
 from incident.tools.continuation import crash
-from incident.tools.levels import RECORD_MAX_LINES, http_status, is_error, level_of  # noqa: F401  # re-exported: callers read levels from logscan
+from incident.tools.levels import RECORD_MAX_LINES, http_status, is_error, level_of, traceback_opens  # noqa: F401  # re-exported: callers read levels from logscan
 from incident.tools.logfiles import STDIN, expand_paths  # noqa: F401  # re-exported: callers name files through logscan
 from incident.tools.timestamps import LineParser, detect
 
@@ -273,10 +273,10 @@ def iter_records(path: Path, parser: LineParser, lo: int = 0, hi: int | None = N
         partial = parser.cri and _CRI_PARTIAL.match(line) is not None
         st = parser.parse(line) if line else None
         if st is None and grouping and rec is not None and rec.ts is not None:
-            if crash(line):
+            if crash(line) or traceback_opens(line, parser.wrapper, rec.lines[0]):
                 # A runtime's crash report opens its own record, at the time of the one before.
                 yield rec
-                rec = Record(off, line_no, rec.ts, [line])
+                rec = Record(off, line_no, parser.own_time(line, rec.ts), [line])
             elif len(rec.lines) < RECORD_MAX_LINES:
                 rec.lines.append(line)
             continue

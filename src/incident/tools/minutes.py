@@ -36,9 +36,10 @@ _WORD_LEVEL = {
     b"TRACE": "debug", b"DEBUG": "debug", b"INFO": "info", b"NOTICE": "info", b"WARNING": "warn", b"WARN": "warn",
 }
 _MIN_LINES = 5
-_CRASH = r'panic: |fatal error: |Exception in thread "|Unhandled exception\. '
-CRASH_KEYS = frozenset((b"panic: ", b"fatal error: ", b'Exception in thread "', b"Unhandled exception. "))
+_CRASH = r'panic: |fatal error: |Exception in thread "|Unhandled exception\. |Traceback \(most recent call last\):'
+CRASH_KEYS = frozenset((b"panic: ", b"fatal error: ", b'Exception in thread "', b"Unhandled exception. ", b"Traceback (most recent call last):"))
 _CRASH_LITERALS = (b"panic: ", b"fatal error: ", b"Exception in thread", b"Unhandled exception.")
+TRACEBACK_KEY = b"Traceback (most recent call last):"  # its own key: most are logged under an ERROR line
 
 
 # A 5xx after a status key (logfmt/JSON request logs write `status=503` at INFO), in the syntax
@@ -156,6 +157,8 @@ def count_chunk(layout: Layout, rx: re.Pattern[bytes], chunk: bytes, counts: Cou
     pos, n = 0, len(chunk)
     if any(lit in chunk for lit in _CRASH_LITERALS):
         counts[b"panic: "] += 1  # there is a crash line here (maybe): timeline._count_crashes finds it
+    if TRACEBACK_KEY in chunk:
+        counts[TRACEBACK_KEY] += 1
     search, rfind, find, match = layout.required.search, chunk.rfind, chunk.find, rx.match
     heads = re.compile(_pattern(layout.prefix, _ALL_WORDS, True).encode()) if layout.status else None
     while pos < n:

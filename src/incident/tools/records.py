@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from incident.tools import logscan
-from incident.tools.continuation import crash
+from incident.tools.continuation import crash, traceback
+from incident.tools.levels import traceback_opens
 from incident.tools.logscan import LINE_CAP, RECORD_MAX_LINES
 from incident.tools.prefilter import Prefilter
 from incident.tools.timestamps import LineParser
@@ -52,21 +53,31 @@ def last_opener(buf: bytes, parser: LineParser) -> int:
 
 
 def opener_of(buf: bytes, pos: int, parser: LineParser) -> tuple[int, float | None]:
-    """(start, time) of the record the line starting at `pos` belongs to; (pos, None) if no
-    timestamped line opens it within reach (a file without timestamps: each line is a record)."""
+    """(start, time) of the record the line starting at `pos` belongs to: the stamped line before
+    it, or a crash line or an opening traceback on the way (timed by the stamped line before
+    that); (pos, None) if no timestamped line opens it within reach (a file without timestamps:
+    each line is a record)."""
     start = pos
     opened = -1  # a crash line on the way: it opens the record, the stamped line before times it
+    tb = -1  # the earliest traceback on the way: it opens the record unless an error was before it
+    tb_line = b""
     for _ in range(RECORD_MAX_LINES + 1):
         end = buf.find(b"\n", start, start + LINE_CAP)
         line = buf[start : end if end >= 0 else start + LINE_CAP].rstrip(b"\r")
         st = parser.parse(line)
         if st is not None:
+            if opened < 0 and tb >= 0 and traceback_opens(tb_line, parser.wrapper, line):
+                return tb, parser.own_time(tb_line, st.ts)
             return (start if opened < 0 else opened), st.ts
         if opened < 0 and crash(line):
             opened = start
+        elif opened < 0 and traceback(line, parser.wrapper):
+            tb, tb_line = start, line
         if start <= 0 or parser.style is None:
             break
         start = buf.rfind(b"\n", 0, start - 1) + 1
+    if opened < 0 and tb >= 0:
+        opened = tb  # no stamped line within reach: nothing says an error came before it
     return (pos if opened < 0 else opened), None
 
 
@@ -79,7 +90,8 @@ def record_lines(buf: bytes, start: int, parser: LineParser) -> tuple[list[bytes
         end = buf.find(b"\n", pos)
         end = n if end < 0 else end
         line = buf[pos : min(end, pos + LINE_CAP)].rstrip(b"\r")
-        if lines and (parser.style is None or parser.parse(line) is not None or crash(line)):
+        if lines and (parser.style is None or parser.parse(line) is not None or crash(line)
+                      or traceback_opens(line, parser.wrapper, lines[0])):
             break
         lines.append(line)
         pos = end + 1

@@ -27,7 +27,7 @@ from pathlib import Path
 from incident.models import ErrorTimeline
 from incident.tools import logscan
 from incident.tools.logscan import STDIN
-from incident.tools.minutes import CRASH_KEYS, Layout, RgMinutes, count_chunk, detect_layout
+from incident.tools.minutes import CRASH_KEYS, TRACEBACK_KEY, Layout, RgMinutes, count_chunk, detect_layout
 from incident.tools.onset import build
 from incident.tools.prefilter import candidate_pattern, prefilter  # noqa: F401  # candidate_pattern: re-exported (bench, callers)
 from incident.tools.records import opener_of
@@ -139,8 +139,9 @@ def _scan_layout(path: Path, layout: Layout, scan: _FileScan, lo: int, hi: int |
         if job is not None:
             job.close()
         raise
-    if any(counts.pop(k, 0) for k in CRASH_KEYS):
-        _count_crashes(path, scan, lo, hi)
+    crashes = {k for k in CRASH_KEYS if counts.pop(k, 0)}
+    if crashes:
+        _count_crashes(path, scan, lo, hi, rx, tracebacks_only=crashes == {TRACEBACK_KEY})
     for key, n in counts.items():
         m = layout.minute(key)
         if m is not None and scan.minute_in(m):
@@ -148,16 +149,36 @@ def _scan_layout(path: Path, layout: Layout, scan: _FileScan, lo: int, hi: int |
 
 
 _CRASH_LINE = re.compile(rb"(?m)^(?:panic: |fatal error: |Exception in thread \"|Unhandled exception\. )")
+_CRASH_LITERALS = (b"panic: ", b"fatal error: ", b"Exception in thread", b"Unhandled exception.")
+_TRACEBACK = b"\nTraceback (most recent call last):"
 
 
-def _count_crashes(path: Path, scan: _FileScan, lo: int, hi: int | None) -> None:
+def _count_crashes(path: Path, scan: _FileScan, lo: int, hi: int | None, errors_rx: re.Pattern[bytes], tracebacks_only: bool) -> None:
     """Crash lines of a fixed-layout file, each an error at the time of the record before it.
-    A second pass, but only over a file that has one (crashes are rare; the layout regex saw it)."""
+    A second pass, but only over a file that has one (crashes are rare; the layout regex saw it).
+    A Python service logs most tracebacks under an ERROR line: those are found by `find` (a
+    `^`-anchored alternation is slow in Python's engine) and dropped on that line's match."""
     for _, chunk in logscan.iter_chunks(path, lo, hi, size=_CHUNK, cri=scan.p.cri):
-        for m in _CRASH_LINE.finditer(chunk):
-            _, ts = opener_of(chunk, m.start(), scan.p)
+        for at in _crash_starts(chunk, tracebacks_only):
+            if at > 0 and chunk.startswith(b"T", at) and errors_rx.match(chunk, chunk.rfind(b"\n", 0, at - 1) + 1):
+                continue  # the logged exception of the ERROR line before it: counted there
+            start, ts = opener_of(chunk, at, scan.p)
+            if start != at:
+                continue  # a traceback that an error record (counted) or a traceback before it holds
             scan._count_error(ts if ts is not None else scan.rec_ts)
         scan._carry(chunk, -2)
+
+
+def _crash_starts(chunk: bytes, tracebacks_only: bool) -> list[int]:
+    others = not tracebacks_only and any(lit in chunk for lit in _CRASH_LITERALS)
+    out = [m.start() for m in _CRASH_LINE.finditer(chunk)] if others else []
+    if chunk.startswith(_TRACEBACK[1:]):
+        out.append(0)
+    i = chunk.find(_TRACEBACK)
+    while i >= 0:
+        out.append(i + 1)
+        i = chunk.find(_TRACEBACK, i + 1)
+    return sorted(out)
 
 
 def _scan_general(path: Path, sample: list[bytes], scan: _FileScan, lo: int, hi: int | None, size: int, totals: bool, tick: Callable[[int], None]) -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incident.tools import logscan
-from incident.tools.continuation import count_continuations, crash
-from incident.tools.logscan import LINE_CAP, is_error, level_of
+from incident.tools.continuation import count_continuations, crash, traceback
+from incident.tools.logscan import LINE_CAP, is_error, level_of, traceback_opens
 from incident.tools.timestamps import LineParser
 
 _SMALL = 4096  # bytes of a chunk region counted line by line rather than split further
@@ -147,13 +147,17 @@ class _FileScan:
 
     def _opener(self, chunk: bytes, pos: int) -> tuple[int, bytes, float | None]:
         """(start, line, time) of the record the line at `pos` belongs to: the stamped line before
-        it, or a crash line on the way (timed by the stamped line before that); start -1 when it
-        was opened in an earlier chunk."""
+        it, or a crash line or an opening traceback on the way (timed by the stamped line before
+        that); start -1 when it was opened in an earlier chunk."""
         end = chunk.find(b"\n", pos, pos + LINE_CAP)
         opened: tuple[int, bytes] | None = None
+        tb: tuple[int, bytes] | None = None  # the earliest traceback on the way (records.opener_of)
         here = chunk[pos : end if end >= 0 else pos + LINE_CAP].rstrip(b"\r")
+        wrapper = self.p.wrapper
         if crash(here):
             opened = (pos, here)
+        elif traceback(here, wrapper):
+            tb = (pos, here)
         for _ in range(logscan.RECORD_MAX_LINES):
             if pos <= 0:
                 break
@@ -161,11 +165,17 @@ class _FileScan:
             line = chunk[prev : min(pos - 1, prev + LINE_CAP)].rstrip(b"\r")
             st = self.p.parse(line)
             if st is not None:
+                if opened is None and tb is not None and traceback_opens(tb[1], wrapper, line):
+                    return (*tb, self.p.own_time(tb[1], st.ts))
                 return (prev, line, st.ts) if opened is None else (*opened, st.ts)
             if opened is None and crash(line):
                 opened = (prev, line)
+            elif opened is None and traceback(line, wrapper):
+                tb = (prev, line)
             pos = prev
-        return (-1, self.rec_line, self.rec_ts) if opened is None else (*opened, self.rec_ts)
+        if opened is None and tb is not None and traceback_opens(tb[1], wrapper, self.rec_line):
+            opened = tb
+        return (-1, self.rec_line, self.rec_ts) if opened is None else (*opened, self.p.own_time(opened[1], self.rec_ts))
 
     def _carry(self, chunk: bytes, counted: int) -> None:
         pos = len(chunk)

@@ -144,6 +144,14 @@ class LineParser:
             return None  # a stamped trace line: it continues the record before it
         return st
 
+    def own_time(self, line: bytes, default: float | None) -> float | None:
+        """The time of a line that opens a record although `parse` takes it for a continuation
+        (a traceback in a container log carries its own stamp); `default` when it has none."""
+        if self.wrapper is None:
+            return default
+        st = LineParser.parse(self, line)
+        return default if st is None else st.ts
+
     def parse(self, line: bytes) -> Stamp | None:
         if line[:1] == b"{":
             # JSON keeps its time wherever the logger put it: Docker's json-file puts it last.
