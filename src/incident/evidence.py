@@ -21,6 +21,7 @@ from incident.models import (
     EndpointStat,
     ErrorTimeline,
     Evidence,
+    LatencyProfile,
     LogPattern,
     SearchHit,
     SourceNote,
@@ -32,7 +33,7 @@ Progress = Callable[[str, int, int], None]
 MAX_DEPLOYS = 500  # most recent deploys kept in the bundle; rollback targets are rarely older
 COMMIT_REACH = timedelta(days=14)  # how far before the window commits of a release may have been authored
 BASELINE_FOR_ENDPOINTS = timedelta(minutes=30)
-STEPS = ("deploys", "logs", "timeline", "patterns", "samples", "endpoints", "commits")
+STEPS = ("deploys", "logs", "timeline", "latency", "patterns", "samples", "endpoints", "commits")
 
 
 def _note(kind: Literal["repo", "deploys", "logs", "runbook"], path: object, err: BaseException) -> SourceNote:
@@ -140,7 +141,7 @@ def gather(
     return Evidence(
         service=service, now=now, window_start=start, window_end=now, timeline=logs.timeline, deploys=deploys,
         commits=commits, patterns=logs.patterns, error_samples=logs.samples, endpoints_after=logs.after,
-        endpoints_before=logs.before, sources=_dedupe(g.notes),
+        endpoints_before=logs.before, latency=logs.latency, sources=_dedupe(g.notes),
     )
 
 
@@ -151,6 +152,7 @@ class _Logs:
     samples: list[SearchHit] = field(default_factory=list)
     after: list[EndpointStat] = field(default_factory=list)
     before: list[EndpointStat] = field(default_factory=list)
+    latency: LatencyProfile | None = None
 
 
 def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None) -> _Logs:
@@ -170,7 +172,7 @@ def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None
 
         paths = g.attempt("logs", ", ".join(ctx.log_paths), expand, [])
     if not paths:
-        for step in ("timeline", "patterns", "samples", "endpoints"):
+        for step in ("timeline", "latency", "patterns", "samples", "endpoints"):
             g.tick(step)
         return out
     where = ", ".join(str(p) for p in paths)
@@ -183,7 +185,14 @@ def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None
     out.timeline = g.attempt(
         "logs", where, lambda: error_timeline(paths, since=start, until=now, now=now, progress=scan_progress), None,
     )
-    onset = out.timeline.onset if out.timeline and out.timeline.onset else (to_utc(started) if started else None)
+    g.tick("latency")
+    out.latency = g.attempt("logs", where, lambda: _latency(paths, start, now), None)
+    onset = out.timeline.onset if out.timeline and out.timeline.onset else None
+    if onset is None and out.latency is not None and out.latency.onset is not None:
+        # Requests slowed and errors did not rise: the slowdown dates what is "new" and "after".
+        onset = out.latency.onset
+    if onset is None and started:
+        onset = to_utc(started)
     g.tick("patterns")
     out.patterns = g.attempt(
         "logs", where,
@@ -205,6 +214,20 @@ def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None
             "logs", where, lambda: logtools.endpoint_stats(paths, since=base, until=onset, now=now, limit=20), []
         )
     return out
+
+
+def _latency(paths: list[Path], start: datetime, now: datetime) -> LatencyProfile | None:
+    """Request durations over the window; per endpoint only around a sustained rise, the one
+    time the engines need them (half an hour before its onset is the endpoints' baseline)."""
+    from incident.tools.latency import endpoint_latency, profile
+
+    prof = profile(paths, since=start, until=now, now=now)
+    if not prof.requests:
+        return None
+    if prof.onset is not None:
+        base = max(start, prof.onset - BASELINE_FOR_ENDPOINTS)
+        prof.endpoints = endpoint_latency(paths, split=prof.onset, since=base, until=now, now=now)
+    return prof
 
 
 def _dedupe(notes: list[SourceNote]) -> list[SourceNote]:

@@ -121,6 +121,45 @@ class ErrorTimeline(Model):
     files: list[str] = Field(default_factory=list)
 
 
+class LatencyMinute(Model):
+    at: datetime  # start of the minute (UTC)
+    count: int = 0  # requests with a duration in the minute
+    p50_ms: float | None = None  # None when too few requests for a percentile
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+
+class EndpointLatency(Model):
+    name: str
+    count: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    baseline_p95_ms: float | None = None  # the same endpoint before the latency onset
+    baseline_count: int = 0
+
+
+class LatencyProfile(Model):
+    """Request durations per minute over a window (from a bounded sketch: within 2%), the
+    baseline p95 and the onset of a sustained rise; `endpoints` compare after vs before it."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    minutes: list[LatencyMinute] = Field(default_factory=list)
+    requests: int = 0
+    sources: list[str] = Field(default_factory=list)  # per file: where the duration was read from
+    endpoint: str | None = None  # only this endpoint's requests were read
+    baseline_p50_ms: float | None = None
+    baseline_p95_ms: float | None = None
+    onset: datetime | None = None  # first minute of a sustained p95 rise (3x baseline, 5 min)
+    peak_p95_ms: float | None = None
+    peak_at: datetime | None = None
+    recent_p50_ms: float | None = None
+    recent_p95_ms: float | None = None  # the last few minutes with data
+    still_elevated: bool = False
+    recovered_at: datetime | None = None
+    endpoints: list[EndpointLatency] = Field(default_factory=list)  # slowed most first
+
+
 class LogPattern(Model):
     template: str
     count: int
@@ -213,6 +252,7 @@ class BlastRadius(Model):
     errors_since_onset: int = 0
     affected: list[str] = Field(default_factory=list)  # endpoints/services/hosts the errors name
     trend: Literal["worsening", "stable", "improving", "recovered", "unknown"] = "unknown"
+    latency: str = ""  # e.g. "p95 1.9 s vs 120 ms baseline on /api/checkout", when requests slowed
 
 
 class AssessOutput(PhaseOutput):
@@ -297,6 +337,8 @@ class VerifyOutput(PhaseOutput):
     errors_per_min_after: float | None = None
     error_ratio_before: float | None = None
     error_ratio_after: float | None = None
+    p95_ms_before: float | None = None  # request latency during the incident / after the mitigation, when logged
+    p95_ms_after: float | None = None
     status: Literal["working", "partially working", "not working", "unknown"] = "unknown"
     recovered_at: datetime | None = None
     residual_issues: list[str] = Field(default_factory=list)
@@ -374,4 +416,5 @@ class Evidence(Model):
     endpoints_after: list[EndpointStat] = Field(default_factory=list)  # since onset
     endpoints_before: list[EndpointStat] = Field(default_factory=list)  # baseline window
     sources: list[SourceNote] = Field(default_factory=list)
+    latency: LatencyProfile | None = None  # request durations, when the logs carry them
     evidence_files: list[str] = Field(default_factory=list)  # saved copies in the incident folder

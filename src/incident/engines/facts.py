@@ -18,7 +18,15 @@ from incident.clock import iso
 from incident.engines import analysis as an
 from incident.engines import signals as sig
 from incident.engines.base import Brief
-from incident.models import AssessOutput, ClassifyOutput, Commit, Deploy, Evidence, RollbackTarget
+from incident.models import (
+    AssessOutput,
+    ClassifyOutput,
+    Commit,
+    Deploy,
+    Evidence,
+    LatencyProfile,
+    RollbackTarget,
+)
 from incident.tools.base import Toolbox
 
 _MAX_DETAILS = 4  # commit diffs read per deploy
@@ -74,6 +82,9 @@ class Facts:
         if tl is not None and tl.onset is not None:
             # A slow climb: the threshold was crossed late; the estimate of when it began is the onset.
             return self.rise_start or tl.onset
+        if self.latency is not None:
+            # Requests slowed but errors did not rise: the slowdown is the impact, and it began here.
+            return self.latency.onset
         return self.brief.started_at
 
     @cached_property
@@ -81,6 +92,8 @@ class Facts:
         tl = self.ev.timeline
         if tl is not None and tl.onset is not None and self.onset in (tl.onset, self.rise_start):
             return "error_timeline"
+        if self.latency is not None and self.onset == self.latency.onset:
+            return "latency"
         return "assess" if self.assess is not None and self.assess.onset else "operator (--started)"
 
     @cached_property
@@ -180,6 +193,19 @@ class Facts:
         return None, ""
 
     @cached_property
+    def latency(self) -> LatencyProfile | None:
+        """The request-duration profile when p95 rose and stayed up (None otherwise)."""
+        return sig.latency_rise(self.ev)
+
+    @property
+    def latency_first(self) -> float | None:
+        """Minutes the slowdown began before the errors rose, when it did (an early warning)."""
+        tl, lat = self.ev.timeline, self.latency
+        if lat is None or lat.onset is None or tl is None or tl.onset is None or lat.onset >= tl.onset:
+            return None
+        return (tl.onset - lat.onset).total_seconds() / 60
+
+    @cached_property
     def signal(self) -> sig.Signal | None:
         return sig.dominant(self.ev)
 
@@ -217,6 +243,10 @@ class Facts:
         running out (a pool timeout says "timed out" too, and is no dependency outage)."""
         if self.cause in sig.CAPACITY or self.cause in ("traffic", "schema", "startup"):
             return []
+        if self.onset_source == "latency":
+            # In a slowdown with flat errors, the errors since its onset are the usual ones: only a
+            # pattern new since then, and seen more than in passing, can name a dependency.
+            return [p.template for p in an.new_patterns(self.ev) if p.count >= 3 and an._EXTERNAL.search(p.template)][:5]
         found = an.external_signals(self.ev, self.traces)
         if self.cause in sig.EXTERNAL and self.signal is not None:
             return list(dict.fromkeys([self.signal.example, *found]))[:5]

@@ -16,6 +16,7 @@ from incident.models import (
     ClassifyOutput,
     DiagnoseOutput,
     FixOutput,
+    LatencyProfile,
     Priority,
     ReviewOutput,
     VerifyCheckResult,
@@ -46,6 +47,9 @@ def verify(f: Facts) -> VerifyOutput:
             and f.recurrence is None:
         # It ended without a recorded mitigation: compare against the moment it recovered.
         at, how = tl.recovered_at, f"no mitigation recorded; recovered on its own or by an unrecorded action at {iso(tl.recovered_at)}"
+    lat = f.latency
+    if at is None and lat is not None and f.onset_source == "latency" and lat.recovered_at is not None and not lat.still_elevated:
+        at, how = lat.recovered_at, f"no mitigation recorded; latency recovered on its own or by an unrecorded action at {iso(lat.recovered_at)}"
     checks = _checks(f, at)
     if at is None or onset is None:
         return _cannot_verify(f, at, how, checks)
@@ -54,6 +58,11 @@ def verify(f: Facts) -> VerifyOutput:
     after = an.rate(ev, settled, None)
     base_ratio = tl.baseline_error_ratio if tl else None
     rate_status = _status(before, after, base_ratio, tl.baseline_errors_per_min if tl else 0.0)
+    p95_before, p95_after, lat_status = _latency_status(lat, onset, at, settled)
+    if lat_status is not None and (rate_status in ("working", "unknown") or f.onset_source == "latency"):
+        # Fewer errors while requests are still slow is not "working"; and when the slowdown was
+        # the incident, latency back near its baseline is what "working" means.
+        rate_status = lat_status if rate_status in ("working", "unknown") else rate_status
     status = vc.combine_status(rate_status, checks)
     recovered = tl.recovered_at if tl and tl.recovered_at and tl.recovered_at >= onset else None
     if recovered is None and rate_status == "working" and tl is not None:
@@ -69,6 +78,10 @@ def verify(f: Facts) -> VerifyOutput:
             residual.append(f"still seen after the mitigation: {p.template[:120]} (last at {iso(p.last_seen)})")
     if rate_status == "partially working":
         residual.append(f"error ratio still {an.pct(after.ratio)} against a baseline of {an.pct(base_ratio)}")
+    if lat_status in ("partially working", "not working") and lat is not None:
+        from incident.tools.latency import human_ms
+
+        residual.append(f"p95 latency still {human_ms(p95_after)} against a baseline of {human_ms(lat.baseline_p95_ms)}")
     if rate_status == "unknown" and after.minutes <= 0:
         residual.append("no log lines after the mitigation yet: wait a few minutes and verify again")
     residual += [f"runbook check {vc.describe(c)}" for c in checks if c.status in ("fail", "pending")]
@@ -91,13 +104,39 @@ def verify(f: Facts) -> VerifyOutput:
     else:
         summary = (f"Mitigation ({how}) is {status}: {an.pct(before.ratio)} failing before, {an.pct(after.ratio)} after"
                    + (f"; recovered at {iso(recovered)}" if recovered else "") + _checks_summary(checks) + ".")
+    if p95_after is not None and lat is not None:
+        from incident.tools.latency import human_ms
+
+        summary = summary[:-1] + f"; p95 {human_ms(p95_before)} during, {human_ms(p95_after)} after (baseline {human_ms(lat.baseline_p95_ms)})."
     return VerifyOutput(
         mitigation_at=f.mitigation[0], errors_per_min_before=before.per_min, errors_per_min_after=after.per_min,
         error_ratio_before=before.ratio, error_ratio_after=after.ratio, status=status, recovered_at=recovered,  # type: ignore[arg-type]
+        p95_ms_before=p95_before, p95_ms_after=p95_after,
         residual_issues=residual, fix_still_needed=fix_needed, next_step=nxt, summary=summary,
         citations=["error_timeline", how] + (["log_patterns"] if ev.patterns else []) + (["runbook verify checks"] if checks else []),
         checks=checks,
     )
+
+
+def _latency_status(
+    lat: LatencyProfile | None, onset: datetime, at: datetime, settled: datetime,
+) -> tuple[float | None, float | None, str | None]:
+    """Median p95 during the slowdown and after the mitigation, and what that says: back under
+    BACK x baseline is working, half-way down is partial."""
+    from incident.tools.latency import BACK
+
+    if lat is None or not lat.baseline_p95_ms:
+        return None, None, None
+    rows = [m for m in lat.minutes if m.p95_ms is not None]
+    during = sorted(m.p95_ms or 0.0 for m in rows if (lat.onset or onset) <= m.at < at)
+    after = sorted(m.p95_ms or 0.0 for m in rows if m.at >= settled)
+    b = during[len(during) // 2] if during else None
+    a = after[len(after) // 2] if after else None
+    if a is None:
+        return b, None, None
+    if a <= lat.baseline_p95_ms * BACK:
+        return b, a, "working"
+    return b, a, "partially working" if b is not None and a < b * 0.5 else "not working"
 
 
 def _checks(f: Facts, at: datetime | None) -> list[VerifyCheckResult]:
@@ -159,6 +198,14 @@ def review(f: Facts) -> ReviewOutput:
                 add(r[0].upper() + r[1:], "P1", "data reconciliation")
     service = f.service or "the service"
     add(f"Alert on {service}'s error ratio (for example over 1% or twice the baseline for 5 minutes) and route it to on-call", "P2", "monitoring")
+    if (lat := f.latency) is not None:
+        from incident.tools.latency import human_ms
+
+        first = f.latency_first
+        early = (f"; latency rose {first:.0f} min before the errors, the earlier page" if first
+                 else "; errors alone did not show this incident" if f.onset_source == "latency" else "")
+        add(f"Alert on {service}'s p95 latency (for example over 3x its {human_ms(lat.baseline_p95_ms)} baseline for 5 minutes)"
+            + early, "P1" if f.onset_source == "latency" or first else "P2", "monitoring")
     if f.suspect is not None and f.suspect.flip == "flag":
         add("Roll flags out in stages (1%, 10%, 50%, 100%) with an automatic halt when the error rate rises", "P2", "process")
     elif f.suspect is not None and f.suspect.change.kind == "deploy":

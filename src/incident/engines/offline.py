@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from incident.clock import iso
 from incident.engines import analysis as an
+from incident.engines import signals as sig
 from incident.engines.base import Brief, PhaseAnswer
 from incident.engines.facts import DiffCache, Facts
 from incident.models import (
@@ -19,6 +20,7 @@ from incident.models import (
     BlastRadius,
     Classification,
     ClassifyOutput,
+    LatencyProfile,
     PatternRef,
     PhaseOutput,
     Severity,
@@ -84,8 +86,12 @@ def severity(f: Facts, ratio: float | None) -> tuple[Severity, str]:
         return "SEV-2", f"{an.pct(ratio)} of requests failing: a large share of users affected"
     if feature_down:
         return "SEV-2", f"{feature_down[0]} fails for at least half of its requests: a major feature is down"
+    if (lat := _latency_only(f)) is not None and sig.latency_ratio(lat) >= sig.LATENCY_SEV2 and (lat.peak_p95_ms or 0) >= 1000:
+        return "SEV-2", f"requests slowed to {sig.latency_line(lat)} ({sig.latency_ratio(lat):.0f}x): most users wait or time out"
     if m := _SEV2_WORDS.search(text):
         return "SEV-2", f"the report says {m.group(0)!r}: a major feature down (logs do not show the share)"
+    if (lat := _latency_only(f)) is not None:
+        return "SEV-3", f"requests slowed ({sig.latency_line(lat)}) but few fail: degraded, not down"
     if ratio is None and f.onset is not None:
         return "SEV-2", "errors rose but the logs do not give a failing share; if unsure, the higher severity"
     if (r is not None and r >= 0.01) or affected:
@@ -126,6 +132,8 @@ def _classification(f: Facts, ratio_now: float | None) -> tuple[Classification, 
             return "active", why
         why.append(f"only {an.pct(ratio_now)} of recent requests failing: partial impact")
         return "degraded", why
+    if (lat := f.latency) is not None and lat.onset is not None:
+        return _latency_classification(f, lat, why)
     # The logs do not show the incident: go by what the operator reported.
     why.append("the logs show no error rise" if tl is not None and tl.total_lines else "no log evidence")
     if _RECOVERED_WORDS.search(f.symptom) or (f.brief.mitigation_at is not None):
@@ -136,6 +144,23 @@ def _classification(f: Facts, ratio_now: float | None) -> tuple[Classification, 
         return "degraded", why
     why.append("an incident was reported and nothing shows it is over: treated as active")
     return "active", why
+
+
+def _latency_only(f: Facts) -> LatencyProfile | None:
+    """The latency rise when it, not an error rise, is the incident's evidence."""
+    return f.latency if f.onset_source == "latency" else None
+
+
+def _latency_classification(f: Facts, lat: LatencyProfile, why: list[str]) -> tuple[Classification, list[str]]:
+    line = sig.latency_line(lat)
+    if not lat.still_elevated:
+        back = f" since {iso(lat.recovered_at)}" if lat.recovered_at else ""
+        why.append(f"requests slowed from {iso(lat.onset)} ({line}) with no error rise, and latency is back near baseline{back}")
+        return "post-incident", why
+    why.append(f"requests have been slow since {iso(lat.onset)} ({line}) though few fail: the slowdown is the impact")
+    if sig.latency_ratio(lat) >= sig.LATENCY_SEV2 or _SEV2_WORDS.search(f.symptom) or _SEV1_WORDS.search(f.symptom):
+        return "active", why
+    return "degraded", why
 
 
 def classify(f: Facts) -> ClassifyOutput:
@@ -150,6 +175,7 @@ def classify(f: Facts) -> ClassifyOutput:
         impact = max(impact or 0.0, f.recurrence.ratio)  # users meet the bursts, not the average
     sev, sev_reason = severity(f, impact)
     citations = ["error_timeline"] if tl else []
+    citations += ["latency_profile"] if f.latency is not None else []
     citations += [f"deploy_history: {d.service or ''} {d.id} (rollback)".replace("  ", " ") for d in f.rollbacks[:1]]
     label = {"active": "Active incident", "degraded": "Degraded service", "post-incident": "Post-incident (the impact is over)"}
     summary = f"{label[classification]}, proposed {sev}: {'; '.join(why)}."
@@ -169,6 +195,8 @@ def _trend(f: Facts) -> str:
         return "unknown"
     if f.recurrence is not None:
         return "stable"  # bursts come and go; halves of a sawtooth say nothing about a trend
+    if (lat := _latency_only(f)) is not None:
+        return _latency_trend(lat)
     if tl.onset is not None and not tl.still_elevated:
         return "recovered"
     rows = [b for b in tl.buckets if b.at >= f.onset]
@@ -187,6 +215,17 @@ def _trend(f: Facts) -> str:
     if last < first * 0.75:
         return "improving"
     return "stable"
+
+
+def _latency_trend(lat: LatencyProfile) -> str:
+    if not lat.still_elevated:
+        return "recovered"
+    rows = [m.p95_ms for m in lat.minutes if lat.onset is not None and m.at >= lat.onset and m.p95_ms is not None]
+    if len(rows) < 4:
+        return "unknown"
+    half = len(rows) // 2
+    first, last = sorted(rows[:half])[half // 2], sorted(rows[-half:])[half // 2]
+    return "worsening" if last > first * 1.25 else "improving" if last < first * 0.75 else "stable"
 
 
 def _needs(f: Facts, likely: str) -> list[str]:
@@ -237,9 +276,20 @@ def assess(f: Facts) -> AssessOutput:
     citations += [f"log_patterns: NEW {p.template[:80]}" for p in fresh[:3]]
     if ev.endpoints_after:
         citations.append("endpoint_stats")
+    lat = f.latency
+    if lat is not None and f.onset_source == "latency":
+        affected = sig.slowed(lat) + affected
     where = affected[0] if affected else (f.service or "the service")
-    broken = f"{where}; errors since {iso(onset)}" if onset else (f.brief.symptom or "not visible in the logs")
+    if lat is not None and f.onset_source == "latency":
+        broken = f"{where}; requests slow since {iso(onset)}: {sig.latency_line(lat)}, errors did not rise"
+    else:
+        broken = f"{where}; errors since {iso(onset)}" if onset else (f.brief.symptom or "not visible in the logs")
     broken += _shape(f)
+    if lat is not None and (first := f.latency_first) is not None:
+        broken += (f" (latency rose first: p95 over 3x its baseline from {iso(lat.onset)}, {first:.0f} min before the errors; "
+                   "users felt it from then; the onset here is the errors')")
+    if lat is not None:
+        citations.append("latency_profile")
     if suspect is not None:
         trig = f"suspect: {suspect.change.summary} ({suspect.change.minutes_before_onset} min before onset)"
     elif f.cause == "traffic" and f.volume is not None:
@@ -248,13 +298,17 @@ def assess(f: Facts) -> AssessOutput:
         trig = f"no change correlates with the onset; new errors point outside: {f.external[0][:100]}"
     elif f.signal is not None and f.cause in ("memory", "disk", "db"):
         trig = f"no change correlates with the onset; the errors show a resource running out: {f.signal.example[:100]}"
+    elif lat is not None and f.onset_source == "latency":
+        trig = ("no change correlates with the slowdown and no errors name a cause: look at what requests wait on "
+                "(database, dependencies' latency, CPU/GC, pools, locks)")
     else:
         trig = "no change correlates with the onset and the errors do not name a cause"
     summary = (f"{broken}; {an.pct(since.ratio)} of requests failing ({since.errors} errors). {trig}."
                if onset else f"No error rise found in the logs. {trig}.")
     return AssessOutput(
         broken=broken, onset=onset,
-        blast_radius=BlastRadius(error_ratio=since.ratio, errors_since_onset=since.errors, affected=affected, trend=_trend(f)),  # type: ignore[arg-type]
+        blast_radius=BlastRadius(error_ratio=since.ratio, errors_since_onset=since.errors, affected=affected, trend=_trend(f),  # type: ignore[arg-type]
+                                 latency=sig.latency_line(lat) if lat is not None else ""),
         changes=changes[:20], suspect_change=suspect.change if suspect else None, rollback_target=f.rollback_target,
         likely_trigger=likely,  # type: ignore[arg-type]
         new_error_patterns=[PatternRef(template=p.template, count=p.count, first_seen=p.first_seen) for p in fresh[:10]],

@@ -79,6 +79,8 @@ def _trigger(f: Facts) -> str:
         return f"a dependency's name stopped resolving: {example}"
     if f.external:
         return f"an external dependency failing: {f.external[0][:160]}"
+    if f.latency is not None and f.onset_source == "latency":
+        return f"unknown: no change in the window correlates with the slowdown that began at {iso(onset)}"
     return "unknown: no change in the window correlates with the onset"
 
 
@@ -89,6 +91,10 @@ def _name(ch: ChangeRef) -> str:
 
 def _mechanism(f: Facts, exc: str | None, frame: an.Frame | None) -> str:
     s, fresh = f.suspect, an.new_patterns(f.ev)
+    if f.latency is not None and f.onset_source == "latency":
+        # Errors stayed flat: what they say predates the slowdown and does not explain it.
+        return (f"requests slowed ({sig.latency_line(f.latency)}) from {iso(f.latency.onset)} while errors stayed flat: "
+                "something every request waits on (the database, a dependency, CPU or GC, a pool or a lock) got slower")
     if frame is not None and exc:
         out = f"{exc} raised in {frame.function or '?'}() at {frame.path}:{frame.line}"
         if s is not None and s.matched_files:
@@ -167,6 +173,8 @@ def diagnose(f: Facts) -> DiagnoseOutput:
     mechanism = _mechanism(f, exc, frame)
     impact = (f"{since.errors} failed requests since {iso(onset)} ({an.pct(since.ratio)} of requests)"
               + (f", on {', '.join(affected[:3])}" if affected else "")) if onset else "unknown"
+    if f.latency is not None:
+        impact += ("; " if onset else "") + f"requests slowed from {iso(f.latency.onset)}: {sig.latency_line(f.latency)}"
     why = _why_not_caught(f)
     if s is not None and s.matched_files:
         implicated = s.matched_files

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from incident.clock import iso
 from incident.engines.traces import new_patterns, raised_line, sample_texts
-from incident.models import ErrorTimeline, Evidence
+from incident.models import ErrorTimeline, Evidence, LatencyProfile
 
 Kind = Literal["memory", "disk", "db", "schema", "tls", "dns", "overload", "startup", "dependency"]
 CAPACITY: frozenset[str] = frozenset({"memory", "disk", "db", "overload"})
@@ -243,3 +244,43 @@ def gradual_start(tl: ErrorTimeline | None, onset: datetime | None, block_minute
     if began is None or (onset - began).total_seconds() < 30 * 60:
         return None
     return began
+
+
+# ---------------------------------------------------------------- latency
+
+LATENCY_SEV2 = 10.0  # p95 at this multiple of its baseline (and over a second): requests time out for many users
+
+
+def latency_rise(ev: Evidence) -> LatencyProfile | None:
+    """The latency profile when it shows a sustained p95 rise (tools/latency.py: 3x for 5 min)."""
+    lat = ev.latency
+    return lat if lat is not None and lat.onset is not None and lat.baseline_p95_ms else None
+
+
+def latency_ratio(lat: LatencyProfile) -> float:
+    worst = lat.recent_p95_ms if lat.still_elevated else lat.peak_p95_ms
+    return (worst or 0.0) / max(lat.baseline_p95_ms or 0.0, 1e-3)
+
+
+def slowed(lat: LatencyProfile) -> list[str]:
+    """Endpoints whose p95 rose since the latency onset: 'POST /api/checkout (p95 1.9 s vs 120 ms)'."""
+    from incident.tools.latency import RISE, human_ms
+
+    out = []
+    for e in lat.endpoints:
+        base = e.baseline_p95_ms or lat.baseline_p95_ms
+        if e.p95_ms is not None and base and e.p95_ms >= RISE * base:
+            out.append(f"{e.name} (p95 {human_ms(e.p95_ms)} vs {human_ms(base)})")
+    return out
+
+
+def latency_line(lat: LatencyProfile) -> str:
+    """'p95 1.9 s vs 120 ms baseline on /api/checkout': the size of a slowdown in one phrase."""
+    from incident.tools.latency import RISE, human_ms
+
+    worst = lat.recent_p95_ms if lat.still_elevated else lat.peak_p95_ms
+    names = [e.name for e in lat.endpoints
+             if e.p95_ms is not None and e.p95_ms >= RISE * (e.baseline_p95_ms or lat.baseline_p95_ms or 0.0)]
+    where = f" on {', '.join(names[:3])}" if names else ""
+    when = "" if lat.still_elevated else f" at its peak ({iso(lat.peak_at)})" if lat.peak_at else " at its peak"
+    return f"p95 {human_ms(worst)}{when} vs {human_ms(lat.baseline_p95_ms)} baseline{where}"

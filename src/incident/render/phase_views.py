@@ -93,6 +93,8 @@ def _assess(o: Any, brief: Brief) -> Group:
     if br.affected:
         blast += f"; affected: {', '.join(br.affected[:6])}"
     rows.append(blast)
+    if br.latency:
+        rows.append(Text("Latency ", style="bold") + _t(br.latency))
     if o.changes:
         rows.append(Text("Changes before onset:", style="bold"))
         for ch in o.changes[:8]:
