@@ -68,6 +68,10 @@ def test_latency_only_incident_is_found_sized_and_alerted_on(tmp_path: Path) -> 
     assert "requests slowed" in phases["diagnose"]["impact"]
     items = [i for i in phases["review"]["action_items"] if "p95 latency" in i["description"]]
     assert items and items[0]["priority"] == "P1" and "errors alone did not show" in items[0]["description"]
+    # No change and no failing dependency: add capacity first, never a rollback or a failover first.
+    contain = phases["contain"]
+    assert contain["mitigations"][0]["kind"] == "scale" and not contain["rollback_first"]
+    assert "requests slowed (p95 " in contain["note"]
 
 
 def test_latency_back_under_threshold_verifies_as_working(tmp_path: Path) -> None:

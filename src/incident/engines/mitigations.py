@@ -291,12 +291,20 @@ def contain(f: Facts) -> ContainOutput:
     return ContainOutput(mitigations=mitigations, rollback_first=rollback_first, note=note, summary=summary, citations=citations)
 
 
+def _slow_only(f: Facts) -> bool:
+    """Requests slowed and errors did not rise: the slowdown is the whole incident."""
+    tl = f.ev.timeline
+    return f.latency is not None and (tl is None or tl.onset is None)
+
+
 def _no_change(f: Facts, cause: str | None) -> tuple[tuple[str, ...], list[ProposedCommand], str, str]:
     """No change correlates: contain around the cause the errors show, never by rolling back first."""
     specific = _specific(f, cause) if cause else []
     if cause in _KIND_ORDER_BY_CAUSE:
         order = _KIND_ORDER_BY_CAUSE[cause] + tuple(k for k in _KIND_ORDER_EXTERNAL if k not in _KIND_ORDER_BY_CAUSE[cause])
-    elif an.capacity_signals(f.ev) and not f.external:
+    elif (an.capacity_signals(f.ev) or _slow_only(f)) and not f.external:
+        # A slowdown with no change and no failing dependency in sight: more capacity (or less
+        # load) is the fastest safe lever; a failover would move the same load elsewhere.
         order = _KIND_ORDER_CAPACITY
     else:
         order = _KIND_ORDER_EXTERNAL
@@ -322,6 +330,10 @@ def _no_change(f: Facts, cause: str | None) -> tuple[tuple[str, ...], list[Propo
         cause_text = f"{what[cause]} ({f.signal.example[:80] if f.signal else ''}); a rollback would not add capacity"
     elif f.external:
         cause_text = f"the new errors point outside the service ({f.external[0][:80]}); a rollback would not remove an external cause"
+    elif _slow_only(f) and f.latency is not None:
+        from incident.engines.signals import latency_line
+
+        cause_text = f"requests slowed ({latency_line(f.latency)}) with no failing dependency in the evidence; a rollback would not add capacity"
     else:
         cause_text = "nothing in the evidence names a cause; a rollback would not remove an external cause"
     note = f"Rollback is not recommended first: no change correlates with the onset{near}, and {cause_text}."
