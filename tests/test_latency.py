@@ -3,6 +3,7 @@ sketch's percentiles against exact ones, units, and the onset of a sustained p95
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from datetime import timedelta
@@ -173,3 +174,25 @@ def test_order_of_lines_within_a_minute_does_not_matter(tmp_path: Path) -> None:
     log.write_text(write(shuffled, "kv_ms"))
     prof = profile([log], since=T0, until=NOW, now=NOW)
     assert prof.requests == len(rows) and prof.onset == T0 + timedelta(minutes=8)
+
+
+@pytest.mark.parametrize("nested", [True, False])
+def test_elastic_common_schema_event_duration_is_nanoseconds(tmp_path: Path, nested: bool) -> None:
+
+
+
+    rows = []
+    for i in range(1200):  # 2 h, a record every 6 s; 50 ms, then 900 ms for the last 30 min
+        at = T0 + timedelta(seconds=6 * i)
+        ns = 50_000_000 if i < 900 else 900_000_000
+        stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        doc = ({"@timestamp": stamp, "ecs": {"version": "8.11.0"}, "message": "GET /api/x", "event": {"duration": ns}}
+               if nested else {"@timestamp": stamp, "message": "GET /api/x", "event.duration": ns})
+        rows.append(json.dumps(doc))
+    log = tmp_path / "ecs.log"
+    log.write_text("\n".join(rows) + "\n")
+    end = T0 + timedelta(hours=2)
+    p = profile([log], since=T0, until=end, now=end)
+    assert p.baseline_p95_ms is not None and 45 <= p.baseline_p95_ms <= 55
+    assert p.recent_p95_ms is not None and 850 <= p.recent_p95_ms <= 950
+    assert p.onset == T0 + timedelta(minutes=90)

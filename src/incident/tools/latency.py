@@ -61,7 +61,7 @@ _KEYS = (
     "request_time", "duration_ms", "durationMs", "duration", "latency_ms", "latencyMs", "latency", "response_time_ms",
     "responseTimeMs", "response_time", "responseTime", "elapsed_ms", "elapsedMs", "elapsed", "took_ms", "took",
     "time_taken", "time-taken", "request_duration", "request_duration_ms", "duration_seconds", "duration_us",
-    "duration_ns", "rt", "upstream_response_time", "urt",
+    "duration_ns", "rt", "upstream_response_time", "urt", "event.duration",
 )
 _ANY_KEY = re.compile(
     rb'(?<![\w.-])"?(' + b"|".join(re.escape(k.encode()) for k in sorted(_KEYS, key=len, reverse=True)) + rb')"?[ \t]*[:=\[]'
@@ -73,6 +73,8 @@ def key_unit(key: str) -> float | None:
     """Milliseconds per unit a bare number under `key` is in; None when the name does not say."""
     if key in _SECONDS_KEYS:
         return 1000.0
+    if key == "event.duration":
+        return 1e-6  # Elastic Common Schema: nanoseconds
     for rx, unit in _KEY_UNITS:
         if rx.search(key):
             return unit
@@ -177,9 +179,14 @@ _POSITIONAL = (
 )
 
 
-def _key_extractor(key: str, values: list[bytes]) -> Extractor:
+_ECS = re.compile(rb'"ecs\.version"|"ecs"[ \t]*:[ \t]*\{')
+
+
+def _key_extractor(key: str, values: list[bytes], *, ecs: bool = False) -> Extractor:
     unit = key_unit(key)
     label = f"{key} ({'unit from the value or the name' if unit is not None else 'ms unless the values say s'})"
+    if unit is None and ecs and key == "duration":
+        unit, label = 1e-6, "event.duration (ns, Elastic Common Schema)"  # ECS fixes event.duration in ns
     if unit is None:
         # `duration`, `latency`, `elapsed`, `took`: Envoy, Elasticsearch and most middleware log
         # ms; zap's production encoder logs float seconds. Fractions that are all small say s.
@@ -202,7 +209,7 @@ def choose(sample: list[bytes]) -> Extractor | None:
             counts.setdefault(key, []).append(v.group(1))
     best: tuple[int, int, Extractor] | None = None
     for key, values in counts.items():
-        cand = (len(values), -_KEYS.index(key), _key_extractor(key, values))
+        cand = (len(values), -_KEYS.index(key), _key_extractor(key, values, ecs=_ECS.search(text) is not None))
         best = cand if best is None or cand[:2] > best[:2] else best
     for i, ex in enumerate(_POSITIONAL):
         n = sum(1 for _ in ex.rx.finditer(text))
