@@ -102,3 +102,15 @@ def test_the_assess_panel_shows_the_latency_line(tmp_path: Path) -> None:
     result = runner.invoke(app, args, env={"ANTHROPIC_API_KEY": "", "COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert re.search(r"Latency p95 \d+ ms vs 1\d\d ms baseline on /api/checkout", result.output), result.output[-3000:]
+
+
+def test_the_prompts_carry_the_latency_evidence(tmp_path: Path) -> None:
+    paths = _slow_scenario(tmp_path / "s")
+    inc = tmp_path / "incidents"
+    out = _triage(paths, inc)
+    shown = runner.invoke(app, ["prompt", out["incident_id"], "assess", "--incidents-dir", str(inc)])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stdout.split())
+    assert re.search(r"Latency \(\d+ request durations read; .*duration_ms", text), text[:3000]
+    assert re.search(r"baseline p50 \d+ ms, p95 \d+ ms; onset of a sustained p95 rise 2026-11-21T14:3\d:00Z", text)
+    assert re.search(r"/api/checkout: p95 [\d.]+ s over \d+ \(before: p95 \d+ ms", text)

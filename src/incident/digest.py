@@ -25,6 +25,27 @@ def _pct(x: float | None) -> str:
     return "unknown" if x is None else f"{x * 100:.1f}%"
 
 
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0f} ms" if x < 1000 else f"{x / 1000:.2f} s"
+
+
+def _latency(ev: Evidence) -> list[str]:
+    """Request durations, when the logs carry them: a slowdown is impact even with flat errors."""
+    lat = ev.latency
+    if lat is None or not lat.requests:
+        return []
+    out = [
+        f"Latency ({lat.requests} request durations read; {'; '.join(lat.sources[:2]) or '?'}): "
+        f"baseline p50 {_ms(lat.baseline_p50_ms)}, p95 {_ms(lat.baseline_p95_ms)}; "
+        f"onset of a sustained p95 rise {iso(lat.onset) or 'none found'}; peak p95 {_ms(lat.peak_p95_ms)} at {iso(lat.peak_at) or '-'}; "
+        f"recent p50 {_ms(lat.recent_p50_ms)}, p95 {_ms(lat.recent_p95_ms)}; still elevated: {'yes' if lat.still_elevated else 'no'}; "
+        f"recovered at {iso(lat.recovered_at) or '-'}"
+    ]
+    out.extend(f"  {e.name}: p95 {_ms(e.p95_ms)} over {e.count} (before: p95 {_ms(e.baseline_p95_ms)} over {e.baseline_count})"
+               for e in lat.endpoints[:5])
+    return out
+
+
 def digest(ev: Evidence, *, suspect_id: str | None = None, rollback_id: str | None = None) -> str:
     out: list[str] = []
     tl = ev.timeline
@@ -44,6 +65,7 @@ def digest(ev: Evidence, *, suspect_id: str | None = None, rollback_id: str | No
             out.extend(f"  {iso(b.at)}  errors={b.errors} total={b.total}" for b in rows)
     else:
         out.append("Error timeline: no log lines with timestamps were found in the window.")
+    out.extend(_latency(ev))
     if ev.deploys:
         out.append(f"Deploys ({len(ev.deploys)}, oldest first; the last 15 shown):")
         for d in ev.deploys[-15:]:
