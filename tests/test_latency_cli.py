@@ -114,3 +114,27 @@ def test_the_prompts_carry_the_latency_evidence(tmp_path: Path) -> None:
     assert re.search(r"Latency \(\d+ request durations read; .*duration_ms", text), text[:3000]
     assert re.search(r"baseline p50 \d+ ms, p95 \d+ ms; onset of a sustained p95 rise 2026-11-21T14:3\d:00Z", text)
     assert re.search(r"/api/checkout: p95 [\d.]+ s over \d+ \(before: p95 \d+ ms", text)
+
+
+def test_logs_latency_command_text_and_json(tmp_path: Path) -> None:
+    from tests.latency_fixtures import T0
+
+    rows = latency_rows(120, slow_from=90, slow_until=None, start=T0, slow_ms=(1500, 2500))
+    log = tmp_path / "app.log"
+    log.write_text(write(rows, "kv_ms"))
+    now = (T0 + timedelta(minutes=120)).isoformat()
+    res = runner.invoke(app, ["logs", "latency", str(log), "--since", "2h", "--now", now, "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    lat = doc["latency"]
+    assert doc["schema_version"] == 1 and _at(lat["onset"]) == T0 + timedelta(minutes=90)
+    assert lat["still_elevated"] and lat["endpoints"][0]["name"] == "/api/checkout"
+    assert lat["recent_p95_ms"] > 10 * lat["baseline_p95_ms"]
+    only = runner.invoke(app, ["logs", "latency", str(log), "--since", "2h", "--now", now, "--json", "--endpoint", "/api/cart"])
+    assert only.exit_code == 0 and json.loads(only.stdout)["latency"]["onset"] is None  # the cart never slowed
+    text = runner.invoke(app, ["logs", "latency", str(log), "--since", "2h", "--now", now])
+    assert text.exit_code == 0 and "onset" in text.stdout and "/api/checkout: p95" in text.stdout
+    none = tmp_path / "plain.log"
+    none.write_text("2026-11-21T14:00:00Z ERROR boom\n")
+    res = runner.invoke(app, ["logs", "latency", str(none), "--now", now])
+    assert res.exit_code == 0 and "no request durations" in res.stdout

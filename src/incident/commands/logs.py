@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from incident.runtime import Runtime
 
 logs_app = typer.Typer(
-    help="Search logs, chart errors per minute, and cluster lines into patterns (read-only).",
-    short_help="Search logs, chart errors per minute, find patterns.",
+    help="Search logs, chart errors and latency per minute, and cluster lines into patterns (read-only).",
+    short_help="Search logs, chart errors and latency per minute, find patterns.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -172,6 +172,55 @@ def timeline_cmd(
         return
     out.source_notes(notes)
     out.timeline_view(tl, marks, width=width)
+
+
+@logs_app.command("latency", short_help="Request latency per minute: p50/p95/p99, baseline, onset.")
+def latency_cmd(
+    paths: PathsArg = None,
+    since: Annotated[str, typer.Option("--since", metavar="WHEN", help=f"Start: {WHEN_FORMS}.")] = "2h",
+    until: UntilOption = None,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", metavar="PATH", help="Only this endpoint's requests (e.g. /api/checkout).", show_default=False)
+    ] = None,
+    width: Annotated[int, typer.Option("--width", metavar="N", min=10, max=400, help="Chart width in columns (10-400).")] = 60,
+    service: ServiceOption = None,
+    root: RootOption = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    now: NowOption = None,
+) -> None:
+    """Request durations per minute (p50/p95/p99), the baseline p95, the onset of a sustained rise
+    and the endpoints that slowed. Durations come from access logs (nginx $request_time, Apache
+    %D, ALB, Envoy/Istio, HAProxy) or fields such as duration_ms, latency, took, event.duration.
+
+    \b
+    Example:
+      incident logs latency '/var/log/checkout/*.log' --since 3h
+    """
+    from datetime import timedelta
+
+    from incident import render
+    from incident.render import logs as out
+    from incident.tools.latency import endpoint_latency, profile
+
+    rt = _rt(config, now, json_output)
+    at = _now(rt)
+    start, end = window(since, until, at)
+    assert start is not None  # --since has a default
+    end = end or at
+    if end <= start:
+        from incident.errors import UsageError
+
+        raise UsageError("--since is not before now: the window is empty", "give an earlier --since (a duration such as 2h counts back from now)")
+    files, notes = _files(rt, paths, service, root)
+    prof = profile(files, since=start, until=end, now=at, endpoint=endpoint)
+    if prof.onset is not None and endpoint is None:
+        prof.endpoints = endpoint_latency(files, split=prof.onset, since=max(start, prof.onset - timedelta(minutes=30)), until=end, now=at)
+    if json_output:
+        render.print_json({"schema_version": 1, "latency": prof.model_dump(mode="json"), "sources": _notes_json(notes)})
+        return
+    out.source_notes(notes)
+    out.latency_view(prof, width=width)
 
 
 def _read_deploys(path: str | None, fmt: str | None, notes: list[SourceNote]) -> list[Any]:
