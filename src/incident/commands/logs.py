@@ -47,6 +47,10 @@ PathsArg = Annotated[
 ]
 
 
+WidthOption = Annotated[int, typer.Option("--width", metavar="N", min=10, max=400, help="Chart width in columns (10-400).")]
+Since2hOption = Annotated[str, typer.Option("--since", metavar="WHEN", help=f"Start: {WHEN_FORMS}.")]
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(logs_app, name="logs")
 
@@ -82,6 +86,19 @@ def _now(rt: Runtime) -> datetime:
     # A log command reads at one instant: with --now, the pinned one itself (the replay clock
     # moves on with real time, and a window ending a few microseconds later gains a bucket).
     return rt.pinned_at or rt.clock()
+
+
+def _to_now(since: str, until: str | None, at: datetime) -> tuple[datetime, datetime]:
+    """The window, ending at now unless --until says earlier: lines stamped after now (a replay
+    with --now, a clock ahead of ours) are not counted."""
+    start, end = window(since, until, at)
+    assert start is not None  # --since has a default
+    end = end or at
+    if end <= start:
+        from incident.errors import UsageError
+
+        raise UsageError("--since is not before now: the window is empty", "give an earlier --since (a duration such as 2h counts back from now)")
+    return start, end
 
 
 def _notes_json(notes: list[SourceNote]) -> list[dict[str, Any]]:
@@ -128,14 +145,14 @@ def search_cmd(
 @logs_app.command("timeline", short_help="Errors per minute as a chart: baseline, onset, deploys.")
 def timeline_cmd(
     paths: PathsArg = None,
-    since: Annotated[str, typer.Option("--since", metavar="WHEN", help=f"Start: {WHEN_FORMS}.")] = "2h",
+    since: Since2hOption = "2h",
     until: UntilOption = None,
     deploys: Annotated[str | None, typer.Option("--deploys", metavar="FILE", help="A deploy history file to mark on the chart.", show_default=False)] = None,
     deploys_format: Annotated[
         str | None,
         typer.Option("--deploys-format", metavar="FORMAT", help="Its format: jsonl, csv, helm, argocd, heroku, github or flux (default: detected).", show_default=False),
     ] = None,
-    width: Annotated[int, typer.Option("--width", metavar="N", min=10, max=400, help="Chart width in columns (10-400).")] = 60,
+    width: WidthOption = 60,
     service: ServiceOption = None,
     root: RootOption = None,
     json_output: JsonOption = False,
@@ -154,14 +171,7 @@ def timeline_cmd(
 
     rt = _rt(config, now, json_output)
     at = _now(rt)
-    start, end = window(since, until, at)
-    assert start is not None  # --since has a default
-    # Lines stamped after now (a replay with --now, a clock ahead of ours) are not counted.
-    end = end or at
-    if end <= start:
-        from incident.errors import UsageError
-
-        raise UsageError("--since is not before now: the window is empty", "give an earlier --since (a duration such as 2h counts back from now)")
+    start, end = _to_now(since, until, at)
     files, notes = _files(rt, paths, service, root)
     with out.progress("scanning logs", enabled=not json_output) as tick:
         tl = error_timeline(files, since=start, until=end, now=at, progress=tick)
@@ -177,12 +187,12 @@ def timeline_cmd(
 @logs_app.command("latency", short_help="Request latency per minute: p50/p95/p99, baseline, onset.")
 def latency_cmd(
     paths: PathsArg = None,
-    since: Annotated[str, typer.Option("--since", metavar="WHEN", help=f"Start: {WHEN_FORMS}.")] = "2h",
+    since: Since2hOption = "2h",
     until: UntilOption = None,
     endpoint: Annotated[
         str | None, typer.Option("--endpoint", metavar="PATH", help="Only this endpoint's requests (e.g. /api/checkout).", show_default=False)
     ] = None,
-    width: Annotated[int, typer.Option("--width", metavar="N", min=10, max=400, help="Chart width in columns (10-400).")] = 60,
+    width: WidthOption = 60,
     service: ServiceOption = None,
     root: RootOption = None,
     json_output: JsonOption = False,
@@ -205,13 +215,7 @@ def latency_cmd(
 
     rt = _rt(config, now, json_output)
     at = _now(rt)
-    start, end = window(since, until, at)
-    assert start is not None  # --since has a default
-    end = end or at
-    if end <= start:
-        from incident.errors import UsageError
-
-        raise UsageError("--since is not before now: the window is empty", "give an earlier --since (a duration such as 2h counts back from now)")
+    start, end = _to_now(since, until, at)
     files, notes = _files(rt, paths, service, root)
     prof = profile(files, since=start, until=end, now=at, endpoint=endpoint)
     if prof.onset is not None and endpoint is None:
