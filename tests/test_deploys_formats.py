@@ -275,3 +275,17 @@ def test_json_lines_detected_even_when_the_first_lines_are_broken(tmp_path: Path
     assert dp.detect_format(p) == "jsonl"
     report = dp.read_report(p)
     assert [d.id for d in report.deploys] == ["a"] and report.skipped == 2
+
+
+def test_nested_fields_of_the_wrong_type_are_read_around_not_crashed_on(tmp_path: Path) -> None:
+    """Found by the 10x fuzz run: Heroku's `app` as a string (not {"name": ...}) raised AttributeError;
+    Argo CD's nested status/spec/operation fields may be anything too."""
+    heroku = tmp_path / "heroku.json"
+    heroku.write_text(json.dumps([{"version": 42, "created_at": "2026-11-21T14:30:00Z", "app": "checkout", "status": "succeeded"},
+                                  {"version": 43, "created_at": "2026-11-21T14:35:00Z", "app": ["x"], "user": {"email": 1}}]))
+    got = dp.read_deploys(heroku, "heroku")
+    assert [(d.id, d.service) for d in got] == [("42", "checkout"), ("43", None)]
+    argo = tmp_path / "argo.json"
+    argo.write_text(json.dumps({"metadata": "checkout", "spec": {"destination": "shop"}, "status": {
+        "operationState": "Running", "history": [{"id": 7, "revision": "a" * 40, "deployedAt": "2026-11-21T14:30:00Z"}]}}))
+    assert [d.id for d in dp.read_deploys(argo, "argocd")] == ["7"]

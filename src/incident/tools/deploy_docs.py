@@ -25,6 +25,15 @@ from incident.tools.deploy_values import (
 # ---------------------------------------------------------------- whole-document formats
 
 
+def dig(obj: Any, *keys: str) -> Any:
+    """obj[k1][k2]... where every level is a mapping; None as soon as one is not (any JSON may come)."""
+    for k in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(k)
+    return obj
+
+
 def helm_rows(doc: Any, counts: Counts, service: str | None) -> Iterator[Row]:
     for item in items(doc, counts):
         at = parse_time(item.get("updated"))
@@ -82,21 +91,20 @@ def _argocd_apps(doc: Any) -> list[tuple[dict[str, Any], list[Any]]]:
 
 def argocd_rows(doc: Any, counts: Counts, service: str | None) -> Iterator[Row]:
     for app, history in _argocd_apps(doc):
-        name = text((app.get("metadata") or {}).get("name")) or service
-        env = text(((app.get("spec") or {}).get("destination") or {}).get("namespace"))
+        name = text(dig(app, "metadata", "name")) or service
+        env = text(dig(app, "spec", "destination", "namespace"))
         for item in items(history, counts):
             yield from _argocd_entry(item, counts, name, env)
-        op = (app.get("status") or {}).get("operationState") or {}
+        op = dig(app, "status", "operationState")
+        op = op if isinstance(op, dict) else {}
         phase = status(op.get("phase"))
         if phase in ("failed", "in_progress") and parse_time(op.get("startedAt")):
-            sync = (op.get("syncResult") or {}).get("revision") or (
-                (op.get("operation") or {}).get("sync") or {}
-            ).get("revision")
+            sync = dig(op, "syncResult", "revision") or dig(op, "operation", "sync", "revision")
             yield {
                 "id": f"sync@{text(op.get('startedAt'))}", "service": name, "environment": env,
                 "sha": text(sync) if looks_like_sha(text(sync)) else None, "version": None if looks_like_sha(text(sync)) else text(sync),
                 "started_at": parse_time(op.get("startedAt")), "finished_at": parse_time(op.get("finishedAt")),
-                "status": phase, "actor": text(((op.get("operation") or {}).get("initiatedBy") or {}).get("username")),
+                "status": phase, "actor": text(dig(op, "operation", "initiatedBy", "username")),
                 "description": text(op.get("message"), 500), "source": "argocd",
             }  # fmt: skip
 
@@ -148,7 +156,7 @@ def heroku_rows(doc: Any, counts: Counts, service: str | None) -> Iterator[Row]:
         m = _HEROKU_DEPLOY.search(description or "")
         st = status(item.get("status") or "succeeded")
         yield {
-            "id": version.lstrip("v"), "service": text((item.get("app") or {}).get("name")) or service,
+            "id": version.lstrip("v"), "service": text(dig(item, "app", "name") or (item.get("app") if isinstance(item.get("app"), str) else None)) or service,
             "version": f"v{version.lstrip('v')}", "sha": m.group(1) if m else None, "started_at": at,
             "finished_at": parse_time(item.get("updated_at")) if st in ("succeeded", "failed") else None,
             "status": st, "actor": text(item.get("user")), "description": description,
