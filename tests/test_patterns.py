@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from incident.tools.patterns import Miner, mask, mine_patterns
@@ -57,3 +57,23 @@ def test_json_and_docker_messages(tmp_path: Path) -> None:
     p = write(tmp_path / "j.log", lines)
     pats = mine_patterns([p], since=None, until=None, now=NOW)
     assert {(x.template, x.count) for x in pats} == {("db timeout after <*>", 5), ("[main] Pay - refused <*>", 3)}
+
+
+def test_uncaught_tracebacks_are_told_apart_by_what_they_raised(tmp_path: Path) -> None:
+
+    def tb(at: str, exc: str, last: bool = True) -> list[str]:
+        return [f"{at} INFO [app] retry", "Traceback (most recent call last):", '  File "/app/y.py", line 9, in run',
+                "    conn()", *([exc] if last else [])]
+
+    plain = [*tb("2026-11-21T14:01:00Z", "ConnectionError: refused by db-1"), *tb("2026-11-21T14:02:00Z", "ConnectionError: refused by db-2"),
+             *tb("2026-11-21T14:03:00Z", "ValueError: bad value 42"), *tb("2026-11-21T14:04:00Z", "", last=False)]
+    cri = [f"2026-11-21T14:0{1 + i // 5}:{i % 60:02d}.000000000Z stderr F {line}" for i, line in enumerate(plain)]
+    now = datetime(2026, 11, 21, 14, 10, tzinfo=UTC)
+    for name, lines in (("plain.log", plain), ("cri.log", cri)):
+        log = tmp_path / name
+        log.write_text("\n".join(lines) + "\n")
+        got = {p.template: p.count for p in mine_patterns([log], since=None, until=None, now=now)}
+        assert got["Traceback: ConnectionError: refused by <*>"] == 2, (name, got)
+        assert got["Traceback: ValueError: bad value <*>"] == 1, (name, got)
+        # One cut short before its last line keeps the line every traceback shares.
+        assert sum(n for t, n in got.items() if "Traceback (most recent call last)" in t) == 1, (name, got)

@@ -221,6 +221,23 @@ def _wanted(level: str | None, lines: list[bytes], want: str) -> bool:
     return want == "warn" and level == "warn"
 
 
+_TRACEBACK = b"Traceback (most recent call last)"
+_CRI_STREAM = re.compile(rb"^(?:stdout|stderr) [FP] ")  # what a CRI line keeps after its stamp
+_EXC_LINE = re.compile(rb"[A-Za-z_][\w.]*(?::\s|:?$)")  # `ValueError: bad value`, `KeyboardInterrupt`
+
+
+def _raised(lines: list[bytes], parser: LineParser) -> bytes | None:
+    """An uncaught Python traceback is known by what it raised (its last line), not by its
+    first line, which every traceback shares."""
+    for line in reversed(lines[-8:]):
+        text = _CRI_STREAM.sub(b"", message_of(line, parser, False)[0].strip(), count=1)
+        if _EXC_LINE.match(text):
+            return b"Traceback: " + text
+        if text and not text.startswith((b"^", b"~")):
+            return None  # cut short before its last line: keep the shared first line
+    return None
+
+
 def mine_records(
     records: Iterable[tuple[float | None, list[bytes]]],
     parser: LineParser,
@@ -243,6 +260,8 @@ def mine_records(
                 continue
         # At `any` a template's level is its first record's: other records skip reading theirs.
         msg, lv = message_of(lines[0], parser, with_level=level != "any")
+        if len(lines) > 1 and _CRI_STREAM.sub(b"", msg.lstrip(), count=1).startswith(_TRACEBACK):
+            msg = _raised(lines, parser) or msg
         if not _wanted(lv, lines, level):
             continue
         if lv is None and level != "any":
