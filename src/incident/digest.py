@@ -25,23 +25,21 @@ def _pct(x: float | None) -> str:
     return "unknown" if x is None else f"{x * 100:.1f}%"
 
 
-def _ms(x: float | None) -> str:
-    return "-" if x is None else f"{x:.0f} ms" if x < 1000 else f"{x / 1000:.2f} s"
-
-
 def _latency(ev: Evidence) -> list[str]:
     """Request durations, when the logs carry them: a slowdown is impact even with flat errors."""
+    from incident.tools.latency import human_ms
+
     lat = ev.latency
     if lat is None or not lat.requests:
         return []
     out = [
         f"Latency ({lat.requests} request durations read; {'; '.join(lat.sources[:2]) or '?'}): "
-        f"baseline p50 {_ms(lat.baseline_p50_ms)}, p95 {_ms(lat.baseline_p95_ms)}; "
-        f"onset of a sustained p95 rise {iso(lat.onset) or 'none found'}; peak p95 {_ms(lat.peak_p95_ms)} at {iso(lat.peak_at) or '-'}; "
-        f"recent p50 {_ms(lat.recent_p50_ms)}, p95 {_ms(lat.recent_p95_ms)}; still elevated: {'yes' if lat.still_elevated else 'no'}; "
+        f"baseline p50 {human_ms(lat.baseline_p50_ms)}, p95 {human_ms(lat.baseline_p95_ms)}; "
+        f"onset of a sustained p95 rise {iso(lat.onset) or 'none found'}; peak p95 {human_ms(lat.peak_p95_ms)} at {iso(lat.peak_at) or '-'}; "
+        f"recent p50 {human_ms(lat.recent_p50_ms)}, p95 {human_ms(lat.recent_p95_ms)}; still elevated: {'yes' if lat.still_elevated else 'no'}; "
         f"recovered at {iso(lat.recovered_at) or '-'}"
     ]
-    out.extend(f"  {e.name}: p95 {_ms(e.p95_ms)} over {e.count} (before: p95 {_ms(e.baseline_p95_ms)} over {e.baseline_count})"
+    out.extend(f"  {e.name}: p95 {human_ms(e.p95_ms)} over {e.count} (before: p95 {human_ms(e.baseline_p95_ms)} over {e.baseline_count})"
                for e in lat.endpoints[:5])
     return out
 

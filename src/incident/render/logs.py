@@ -122,13 +122,11 @@ def timeline_view(tl: ErrorTimeline, deploys: list[Deploy], *, width: int = 60) 
         c.print(Text(f"  {k:<15}", style="dim") + Text(clean(v), style="bold red" if k == "still elevated" and tl.still_elevated else ""))
 
 
-def _ms(x: float | None) -> str:
-    return "-" if x is None else f"{x:.0f} ms" if x < 1000 else f"{x / 1000:.2f} s"
-
-
 def latency_view(lat: LatencyProfile, *, width: int = 60) -> None:
     """p95 per minute as a bar line (the last `width` minutes), then the facts and slowed endpoints."""
     from rich.text import Text
+
+    from incident.tools.latency import human_ms
 
     c = console()
     if not lat.requests:
@@ -137,23 +135,23 @@ def latency_view(lat: LatencyProfile, *, width: int = 60) -> None:
     rows = [m for m in lat.minutes if m.p95_ms is not None][-width:]
     top = max((m.p95_ms or 0.0 for m in rows), default=0.0)
     bars = "".join(_BARS[max(1, min(len(_BARS) - 1, round((m.p95_ms or 0.0) / top * (len(_BARS) - 1))))] if top else " " for m in rows)
-    c.print(Text(f"p95 per minute  peak {_ms(lat.peak_p95_ms)}  baseline {_ms(lat.baseline_p95_ms)}"))
+    c.print(Text(f"p95 per minute  peak {human_ms(lat.peak_p95_ms)}  baseline {human_ms(lat.baseline_p95_ms)}"))
     c.print(Text(bars))
     if rows:
         c.print(Text(f"{rows[0].at:%H:%M}Z{' ' * max(1, len(rows) - 12)}{rows[-1].at:%H:%M}Z", style="dim"))
     facts = [
         ("window", f"{hhmm(lat.start)} .. {hhmm(lat.end)}"),
         ("requests", f"{lat.requests} durations read" + (f" ({lat.endpoint} only)" if lat.endpoint else "")),
-        ("baseline", f"p50 {_ms(lat.baseline_p50_ms)}, p95 {_ms(lat.baseline_p95_ms)}"),
+        ("baseline", f"p50 {human_ms(lat.baseline_p50_ms)}, p95 {human_ms(lat.baseline_p95_ms)}"),
         ("onset", hhmm(lat.onset) if lat.onset else "no sustained p95 rise"),
-        ("recent", f"p50 {_ms(lat.recent_p50_ms)}, p95 {_ms(lat.recent_p95_ms)}"),
+        ("recent", f"p50 {human_ms(lat.recent_p50_ms)}, p95 {human_ms(lat.recent_p95_ms)}"),
         ("still elevated", "yes" if lat.still_elevated else "no"),
         ("recovered", hhmm(lat.recovered_at)),
     ]
     for k, v in facts:
         c.print(Text(f"  {k:<15}", style="dim") + Text(clean(v), style="bold red" if k == "still elevated" and lat.still_elevated else ""))
     for e in lat.endpoints[:8]:
-        c.print(Text(clean(f"  {e.name}: p95 {_ms(e.p95_ms)} over {e.count} (before: {_ms(e.baseline_p95_ms)})")))
+        c.print(Text(clean(f"  {e.name}: p95 {human_ms(e.p95_ms)} over {e.count} (before: {human_ms(e.baseline_p95_ms)})")))
     for src in lat.sources[:4]:
         c.print(Text(clean(f"  read from {src}"), style="dim"))
 
