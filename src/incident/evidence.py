@@ -197,7 +197,7 @@ def _logs(g: _Gatherer, start: datetime, now: datetime, started: datetime | None
     out.patterns = g.attempt(
         "logs", where,
         lambda: mine_patterns(paths, since=start, until=now, now=now, level="error", new_since=onset, limit=50,
-                              scrub=_scrub), [],
+                              scrub=_scrubber()), [],
     )
     g.tick("samples")
     out.samples = g.attempt(
@@ -242,8 +242,8 @@ def _dedupe(notes: list[SourceNote]) -> list[SourceNote]:
     return out
 
 
-def _scrub(text: str) -> str:
+def _scrubber() -> Callable[[str], str]:
     """Templates reach prompts: redact each message before the miner masks it (see mine_records)."""
     from incident.redact import redact
 
-    return redact(text)[0]
+    return lambda text: redact(text)[0]
